@@ -1,0 +1,51 @@
+"""minigd: a small, Keras-style framework for learning and teaching gradient descent.
+
+    >>> import minigd as mg
+    >>> x, y = mg.make_linear_data(seed=0)
+    >>> trainer = mg.Trainer(mg.MSE(), mg.SGD(learning_rate=0.01), gradients="analytic")
+    >>> history = trainer.fit(mg.Linear(), x, y, steps=1000)
+
+TensorFlow (the "tape" provider) and matplotlib (plotting) are imported only when used.
+"""
+
+from . import ops
+from .callbacks import Callback, EarlyStopping, History, LambdaCallback, StepLogger
+from .data import make_linear_data
+from .gradients import (
+    AnalyticGradients,
+    GradientCheck,
+    GradientProvider,
+    NumericGradients,
+    TapeGradients,
+    check_gradients,
+)
+from .losses import MSE, Loss
+from .models import Linear, Model
+from .optimizers import SGD, Optimizer, sgd_update
+from .trainer import Trainer
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AnalyticGradients",
+    "Callback",
+    "EarlyStopping",
+    "GradientCheck",
+    "GradientProvider",
+    "History",
+    "LambdaCallback",
+    "Linear",
+    "Loss",
+    "MSE",
+    "Model",
+    "NumericGradients",
+    "Optimizer",
+    "SGD",
+    "StepLogger",
+    "TapeGradients",
+    "Trainer",
+    "check_gradients",
+    "make_linear_data",
+    "ops",
+    "sgd_update",
+]

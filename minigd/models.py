@@ -1,0 +1,215 @@
+"""Models: parameters plus a forward computation written once for numpy and TensorFlow."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+from collections.abc import Mapping
+
+import numpy as np
+
+from . import ops
+
+Params = dict[str, np.ndarray]
+
+
+class Model:
+    """Base class for models. Subclass it and write ``forward`` (and, optionally, ``backward``).
+
+    A model holds its parameters in ``self.params`` (name -> float64 numpy array, 0-d
+    for a scalar). ``forward(params, x)`` takes the parameters as an argument instead of
+    reading ``self.params`` so that a gradient provider can pass numpy arrays, perturbed
+    copies (finite differences) or watched TensorFlow tensors (GradientTape) through the
+    very same code. Use only operators and :mod:`minigd.ops` inside it.
+
+    ``backward(params, x, grad_y_pred)`` is the hand-derived gradient: given
+    ``dL/dy_pred`` (one number per example) it returns ``dL/dparam`` for every parameter,
+    by the chain rule ``dL/dp = sum_i dL/dy_pred_i * dy_pred_i/dp``. Only the "analytic"
+    provider needs it.
+
+    Example:
+        >>> class Quadratic(Model):
+        ...     def __init__(self):
+        ...         super().__init__(a=0.0, b=0.0, c=0.0)
+        ...     def forward(self, params, x):
+        ...         return params["a"] * x**2 + params["b"] * x + params["c"]
+        >>> Quadratic()(np.array([1.0, 2.0]))
+        array([0., 0.])
+    """
+
+    def __init__(self, **params) -> None:
+        self.params: Params = {}
+        for name, value in params.items():
+            self.add_param(name, value)
+
+    def add_param(self, name: str, value) -> None:
+        """Declare a parameter with its initial value (a number or an array)."""
+        array = np.array(value, dtype=np.float64)  # np.array copies: the model owns it
+        if not np.isfinite(array).all():
+            raise ValueError(f"parameter {name!r} must be finite, got {value!r}.")
+        self.params[name] = array
+
+    def forward(self, params: Mapping, x):
+        """Predictions for inputs ``x`` using ``params``. Subclasses must override this."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must define forward(self, params, x)."
+        )
+
+    def backward(self, params: Mapping, x, grad_y_pred) -> Params:
+        """Hand-derived ``dL/dparam`` for each parameter, given ``dL/dy_pred``. Optional."""
+        raise NotImplementedError(
+            f"{type(self).__name__} has no analytic gradient: define "
+            "backward(self, params, x, grad_y_pred), or train with gradients='tape' "
+            "or gradients='numeric', which need only forward()."
+        )
+
+    @property
+    def has_analytic_gradient(self) -> bool:
+        """True if the subclass wrote its own ``backward``."""
+        return type(self).backward is not Model.backward
+
+    def __call__(self, x):
+        """Predict with the current parameters: ``model(x) == model.forward(model.params, x)``."""
+        return self.forward(self.params, np.asarray(x, dtype=np.float64))
+
+    def check_input(self, x: np.ndarray) -> None:
+        """Raise ValueError if ``x`` has a shape this model cannot take. Optional hook."""
+
+    # -- weights -----------------------------------------------------------------------
+
+    def get_weights(self) -> Params:
+        """A copy of the parameters (safe to keep: later training will not change it)."""
+        return {name: value.copy() for name, value in self.params.items()}
+
+    def set_weights(self, weights: Mapping) -> None:
+        """Replace the parameters; names and shapes must match the model's."""
+        _check_same_params(self.params, weights, source="weights")
+        for name in self.params:
+            self.params[name] = np.array(weights[name], dtype=np.float64)
+
+    def save_weights(self, path: str | os.PathLike) -> None:
+        """Save the parameters to a .npz file (no pickle), atomically.
+
+        The file is written next to ``path`` under a temporary name and then renamed, so
+        a crash mid-write leaves any earlier file at ``path`` intact.
+        """
+        _atomic_savez(path, self.params)
+
+    def load_weights(self, path: str | os.PathLike) -> None:
+        """Load parameters saved by ``save_weights``; names and shapes must match."""
+        self.set_weights(_load_npz(path))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={_format_value(value)}" for name, value in self.params.items())
+        return f"{type(self).__name__}({shown})"
+
+
+class Linear(Model):
+    """The line ``y = w*x + b`` (or ``y = x @ w + b`` with several features).
+
+    Gradients by hand, for ``y_pred_i = w*x_i + b``::
+
+        dL/dw = sum_i dL/dy_pred_i * x_i        dL/db = sum_i dL/dy_pred_i
+
+    Args:
+        w: initial slope (a number; with ``features`` a number for every weight, or a
+            sequence of ``features`` numbers).
+        b: initial intercept.
+        features: None for x of shape (n,); d for x of shape (n, d) and w of shape (d,).
+
+    Example:
+        >>> model = Linear(w=2.0, b=1.0)
+        >>> model(np.array([0.0, 1.0]))
+        array([1., 3.])
+    """
+
+    def __init__(self, w=0.0, b: float = 0.0, *, features: int | None = None) -> None:
+        if features is not None:
+            from ._validation import check_positive_int
+
+            features = check_positive_int(features, "features")
+            w = np.broadcast_to(np.asarray(w, dtype=np.float64), (features,))
+        elif np.ndim(w) != 0:
+            raise ValueError(
+                f"w must be a number when features is None, got shape {np.shape(w)}; "
+                "pass features=d for d input features."
+            )
+        self.features = features
+        super().__init__(w=w, b=b)
+
+    def forward(self, params, x):
+        if self.features is None:
+            return params["w"] * x + params["b"]
+        return ops.matvec(x, params["w"]) + params["b"]
+
+    def backward(self, params, x, grad_y_pred):
+        # One expression serves both shapes: for x of shape (n,) it is a dot product,
+        # for (n, d) it gives the d partial derivatives at once.
+        return {"w": grad_y_pred @ x, "b": grad_y_pred.sum()}
+
+    def check_input(self, x):
+        expected = "(n,)" if self.features is None else f"(n, {self.features})"
+        ok = x.ndim == 1 if self.features is None else x.ndim == 2 and x.shape[1] == self.features
+        if not ok:
+            raise ValueError(
+                f"x has shape {x.shape} but {self!r} takes x of shape {expected}"
+                + ("" if self.features is not None else "; use Linear(features=d) for d features")
+                + "."
+            )
+
+
+def _format_value(value: np.ndarray) -> str:
+    return repr(float(value)) if value.ndim == 0 else np.array2string(value, precision=4)
+
+
+def _check_same_params(expected: Mapping, given: Mapping, source: str) -> None:
+    missing = sorted(set(expected) - set(given))
+    extra = sorted(set(given) - set(expected))
+    if missing or extra:
+        raise ValueError(
+            f"{source} do not match the model's parameters {sorted(expected)}: "
+            f"missing {missing}, unexpected {extra}."
+        )
+    for name, value in expected.items():
+        shape = np.shape(given[name])
+        if shape != value.shape:
+            raise ValueError(
+                f"{source}: parameter {name!r} has shape {shape}, the model needs {value.shape}."
+            )
+        if not np.isfinite(np.asarray(given[name], dtype=np.float64)).all():
+            raise ValueError(f"{source}: parameter {name!r} contains NaN or infinity.")
+
+
+def _atomic_savez(path, arrays: Mapping[str, np.ndarray]) -> None:
+    """np.savez to ``path`` through a temporary file in the same folder, then rename."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".minigd-", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            np.savez(file, **arrays)  # a file object: numpy adds no ".npz" suffix
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)  # atomic on POSIX and Windows
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+def _load_npz(path) -> Params:
+    """Read every array of a .npz file without pickle; a damaged file gives ValueError."""
+    path = os.fspath(path)
+    try:
+        archive = np.load(path, allow_pickle=False)
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise ValueError("it holds a single array, not named parameters")
+        with archive:
+            return {name: archive[name] for name in archive.files}
+    except FileNotFoundError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as error:
+        raise ValueError(
+            f"{path} is not a readable minigd weights file (.npz): {error}"
+        ) from error

@@ -1,0 +1,120 @@
+"""Optimizers: how a gradient turns into a parameter update.
+
+Each optimizer is built around a small pure update rule (like optax): numbers in, numbers
+out, no state hidden inside. The rule uses only arithmetic, so it runs on numpy arrays
+and TensorFlow tensors alike and can be tested on its own with hand-computed values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from ._validation import check_real
+
+
+def sgd_update(param, grad, velocity, learning_rate: float, momentum: float = 0.0,
+               nesterov: bool = False):
+    """One step of stochastic gradient descent, Keras's formulation. Pure.
+
+    Plain (``momentum == 0``)::
+
+        param <- param - learning_rate * grad
+
+    With momentum (``velocity`` starts at 0)::
+
+        velocity <- momentum * velocity - learning_rate * grad
+        param    <- param + velocity                                    (classic)
+        param    <- param + momentum * velocity - learning_rate * grad  (Nesterov)
+
+    Returns:
+        ``(new_param, new_velocity)``; ``new_velocity`` is ``velocity`` unchanged
+        (possibly None) for plain SGD.
+
+    Example:
+        >>> sgd_update(1.0, 0.5, None, learning_rate=0.1)
+        (0.95, None)
+    """
+    if momentum == 0.0:
+        return param - learning_rate * grad, velocity
+    velocity = momentum * velocity - learning_rate * grad
+    if nesterov:
+        return param + momentum * velocity - learning_rate * grad, velocity
+    return param + velocity, velocity
+
+
+class Optimizer:
+    """Base class for optimizers.
+
+    ``apply_gradients(params, grads)`` returns the updated parameters as a new dict and
+    keeps whatever state the method needs (e.g. velocities) on the optimizer.
+    """
+
+    learning_rate: float
+
+    def apply_gradients(self, params: Mapping[str, np.ndarray],
+                        grads: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        raise NotImplementedError(f"{type(self).__name__} must define apply_gradients.")
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        """Internal state (e.g. velocities) as named arrays, for checkpoints."""
+        return {}
+
+    def set_state(self, state: Mapping[str, np.ndarray]) -> None:
+        """Restore what ``get_state`` returned."""
+
+    def reset(self) -> None:
+        """Forget internal state, as before the first step."""
+
+
+class SGD(Optimizer):
+    """Gradient descent, optionally with momentum (classic or Nesterov).
+
+    ``w <- w - learning_rate * dL/dw`` when ``momentum == 0``; see :func:`sgd_update`.
+
+    Args:
+        learning_rate: step size, a finite number > 0.
+        momentum: in [0, 1); 0 is plain gradient descent.
+        nesterov: use Nesterov's look-ahead form (needs momentum > 0 to differ).
+
+    Example:
+        >>> SGD(learning_rate=0.1).apply_gradients({"w": np.array(1.0)}, {"w": np.array(0.5)})
+        {'w': array(0.95)}
+    """
+
+    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0,
+                 nesterov: bool = False) -> None:
+        self.learning_rate = check_real(learning_rate, "learning_rate", low=0.0)
+        self.momentum = check_real(momentum, "momentum", low=0.0, high=1.0, low_inclusive=True)
+        if not isinstance(nesterov, bool):
+            raise ValueError(f"nesterov must be True or False, got {nesterov!r}.")
+        self.nesterov = nesterov
+        self.velocities: dict[str, np.ndarray] = {}
+
+    def apply_gradients(self, params, grads):
+        new_params = {}
+        for name, param in params.items():
+            velocity = self.velocities.get(name)
+            if velocity is None and self.momentum:
+                velocity = np.zeros_like(param)
+            new_params[name], velocity = sgd_update(
+                param, grads[name], velocity, self.learning_rate, self.momentum, self.nesterov
+            )
+            if velocity is not None:
+                self.velocities[name] = velocity
+        # numpy turns 0-d results into scalars; keep parameters as 0-d arrays
+        return {name: np.asarray(value) for name, value in new_params.items()}
+
+    def get_state(self):
+        return {name: np.array(value) for name, value in self.velocities.items()}
+
+    def set_state(self, state):
+        self.velocities = {name: np.array(value, dtype=np.float64) for name, value in state.items()}
+
+    def reset(self):
+        self.velocities = {}
+
+    def __repr__(self) -> str:
+        return (f"SGD(learning_rate={self.learning_rate}, momentum={self.momentum}, "
+                f"nesterov={self.nesterov})")
