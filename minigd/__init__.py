@@ -9,8 +9,16 @@ TensorFlow (the "tape" provider) and matplotlib (plotting) are imported only whe
 """
 
 from . import ops
-from .callbacks import Callback, EarlyStopping, History, LambdaCallback, StepLogger
-from .data import make_linear_data
+from .callbacks import (
+    Callback,
+    EarlyStopping,
+    History,
+    LambdaCallback,
+    ProgressBar,
+    StepLogger,
+)
+from .data import DataFileError, make_linear_data, read_csv
+from .divergence import DivergenceError, stable_learning_rate
 from .gradients import (
     AnalyticGradients,
     GradientCheck,
@@ -29,6 +37,8 @@ __version__ = "0.1.0"
 __all__ = [
     "AnalyticGradients",
     "Callback",
+    "DataFileError",
+    "DivergenceError",
     "EarlyStopping",
     "GradientCheck",
     "GradientProvider",
@@ -40,12 +50,15 @@ __all__ = [
     "Model",
     "NumericGradients",
     "Optimizer",
+    "ProgressBar",
     "SGD",
     "StepLogger",
     "TapeGradients",
     "Trainer",
     "check_gradients",
     "make_linear_data",
+    "read_csv",
+    "stable_learning_rate",
     "ops",
     "sgd_update",
 ]

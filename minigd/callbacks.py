@@ -74,6 +74,7 @@ class History(Callback):
         epoch_history: every epoch-level key (including the epoch's mean ``loss``), one
             entry per epoch.
         steps, epochs: the step and epoch numbers the entries belong to.
+        epoch_end_steps: for each epoch, the number of its last step.
         params: parameter name -> list of values after each step; filled only with
             ``record_params=True`` (needed for drawing the descent path).
 
@@ -91,6 +92,7 @@ class History(Callback):
         self.epoch_history: dict[str, list[float]] = {}
         self.steps: list[int] = []
         self.epochs: list[int] = []
+        self.epoch_end_steps: list[int] = []
         self.params: dict[str, list[np.ndarray]] = {}
         self.initial_params: dict[str, np.ndarray] = {}
 
@@ -110,6 +112,7 @@ class History(Callback):
 
     def on_epoch_end(self, epoch, logs):
         self.epochs.append(epoch)
+        self.epoch_end_steps.append(self.steps[-1])
         for key, value in logs.items():
             self.epoch_history.setdefault(key, []).append(value)
             if key != "loss":
@@ -217,6 +220,36 @@ class EarlyStopping(Callback):
     def on_train_end(self, logs):
         if self.restore_best_weights and self.best_weights is not None:
             self.model.set_weights(self.best_weights)
+
+
+class ProgressBar(Callback):
+    """A tqdm progress bar over the run's steps, showing the latest batch loss.
+
+    Args:
+        stream: where to draw; None means ``sys.stderr``.
+        delay: seconds to wait before showing the bar, so short runs show none.
+    """
+
+    def __init__(self, stream: TextIO | None = None, delay: float = 1.0) -> None:
+        try:
+            import tqdm  # noqa: F401 - fail here, with advice, not in the middle of fit
+        except ImportError as error:
+            raise ImportError("ProgressBar needs tqdm: pip install 'minigd[progress]'") from error
+        self.stream, self.delay, self.bar = stream, delay, None
+
+    def on_train_begin(self, logs):
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=self.trainer.total_steps, unit="step", delay=self.delay,
+                        file=self.stream if self.stream is not None else sys.stderr)
+
+    def on_step_end(self, step, logs):
+        self.bar.update(1)
+        if step % 100 == 0:  # formatting the postfix every step would cost more than the step
+            self.bar.set_postfix(loss=f"{logs['loss']:.4g}", refresh=False)
+
+    def on_train_end(self, logs):
+        self.bar.close()
 
 
 class LambdaCallback(Callback):

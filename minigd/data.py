@@ -50,3 +50,81 @@ def make_linear_data(n: int = 1000, w=1.915, b: float = 0.915, noise: float = 0.
         y = x @ true_w + b
     y = y + rng.normal(0.0, noise, size=n)
     return x, y
+
+
+class DataFileError(ValueError):
+    """A data file that cannot be read; the message names the file (and line)."""
+
+
+def read_csv(path) -> tuple[np.ndarray, np.ndarray]:
+    """Read ``x`` and ``y`` from a CSV file of numbers; the last column is y.
+
+    Two columns give x of shape (n,); more give x of shape (n, d). A first row that is
+    not all numbers is taken as a header and skipped. Blank lines are ignored.
+
+    Raises:
+        DataFileError (a ValueError) naming the file, and the line where it applies, for
+        a missing or unreadable file, an empty file, a single column, rows of different
+        lengths, a cell that is not a number, or NaN/infinity.
+
+    Example:
+        ``x, y = read_csv("points.csv")`` for a file with lines like ``0.5,1.87``.
+    """
+    rows, width = [], None
+    for line_number, cells in _csv_rows(path):
+        numbers = [_parse_cell(cell) for cell in cells]
+        if width is None and None in numbers:
+            width = len(cells)  # a header: skip it, but data rows must match its width
+            continue
+        if width is None:
+            width = len(cells)
+        if len(cells) != width:
+            raise DataFileError(
+                f"{path}, line {line_number}: {len(cells)} column(s), but the file started with {width}."
+            )
+        for column, (cell, number) in enumerate(zip(cells, numbers), start=1):
+            if number is None:
+                raise DataFileError(
+                    f"{path}, line {line_number}, column {column}: {cell.strip()!r} is not a number."
+                )
+            if not np.isfinite(number):
+                raise DataFileError(
+                    f"{path}, line {line_number}, column {column}: {cell.strip()!r} is not finite; "
+                    "remove or fill NaN and infinite values."
+                )
+        rows.append(numbers)
+    if not rows:
+        raise DataFileError(f"{path} has no rows of numbers: it must hold lines like 'x,y'.")
+    if width < 2:
+        raise DataFileError(
+            f"{path} has 1 column: it needs at least 2 (inputs, then y in the last column)."
+        )
+    table = np.array(rows, dtype=np.float64)
+    x = table[:, 0] if width == 2 else table[:, :-1]
+    return x, table[:, -1].copy()
+
+
+def _csv_rows(path):
+    """Yield (line number, cells) for each non-blank line of a CSV file."""
+    import csv
+
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as file:  # -sig: Excel's BOM
+            for line_number, cells in enumerate(csv.reader(file), start=1):
+                if any(cell.strip() for cell in cells):
+                    yield line_number, cells
+    except FileNotFoundError:
+        raise DataFileError(f"{path}: no such file.") from None
+    except IsADirectoryError:
+        raise DataFileError(f"{path} is a folder, not a CSV file.") from None
+    except UnicodeDecodeError:
+        raise DataFileError(f"{path} is not a text (UTF-8) CSV file.") from None
+    except (OSError, csv.Error) as error:
+        raise DataFileError(f"{path} cannot be read: {error}") from None
+
+
+def _parse_cell(cell: str) -> float | None:
+    try:
+        return float(cell)
+    except ValueError:
+        return None

@@ -15,8 +15,10 @@ is the loss and its gradient with respect to every parameter? Anything with a
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -96,17 +98,39 @@ class NumericGradients:
 
 def import_tensorflow():
     """Import TensorFlow quietly and deterministically, or explain how to install it."""
-    # Before the first import only: silence C++ info logs, and turn off oneDNN's
-    # reordered kernels, which make float results vary slightly from run to run.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if "tensorflow" in sys.modules and sys.modules["tensorflow"] is not None:
+        return sys.modules["tensorflow"]
+    # Before the first import only (a user's own settings win): silence C++ logs
+    # (level 3: a machine without a GPU otherwise gets a CUDA error line), and turn off
+    # oneDNN's reordered kernels, which make float results vary slightly between runs.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     try:
-        import tensorflow as tf
+        with _quiet_stderr():
+            import tensorflow as tf
     except ImportError as error:
         raise ImportError(
             "The 'tape' gradient provider needs TensorFlow: pip install 'minigd[tf]'"
         ) from error
     return tf
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Hide what C++ code writes to file descriptor 2 meanwhile.
+
+    TensorFlow's GPU probing prints "Could not find cuda drivers" before its log level
+    is read, so TF_CPP_MIN_LOG_LEVEL cannot stop it. Python exceptions still propagate.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 class TapeGradients:

@@ -1,11 +1,7 @@
-import os
+"""Shared fixtures. TensorFlow is imported only through minigd (quiet, deterministic)."""
 
-# Before any test imports TensorFlow: quiet, and deterministic kernels.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import numpy as np
+import pytest
 
 
 @pytest.fixture(scope="session")

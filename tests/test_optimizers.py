@@ -5,6 +5,7 @@ import pytest
 
 import minigd as mg
 from minigd import sgd_update
+from minigd.gradients import import_tensorflow
 
 # One parameter w = 1.0, gradients 0.5 then 0.25, learning_rate 0.1, momentum 0.9.
 # Plain:     w1 = 1 - 0.1*0.5 = 0.95;        w2 = 0.95 - 0.1*0.25 = 0.925
@@ -51,7 +52,7 @@ def test_apply_gradients_does_not_modify_its_inputs():
 
 
 def test_update_rule_runs_on_tensorflow_tensors():
-    tf = pytest.importorskip("tensorflow")
+    tf = import_tensorflow()  # as minigd does: quiet, deterministic
     w, velocity = tf.constant(1.0, tf.float64), tf.constant(0.0, tf.float64)
     for grad in (0.5, 0.25):
         w, velocity = sgd_update(w, tf.constant(grad, tf.float64), velocity, 0.1, 0.9, True)

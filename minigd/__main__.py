@@ -1,0 +1,7 @@
+"""``python -m minigd`` is the ``minigd`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
