@@ -17,6 +17,7 @@ from .callbacks import (
     ProgressBar,
     StepLogger,
 )
+from .checkpoints import ModelCheckpoint
 from .data import DataFileError, make_linear_data, read_csv
 from .divergence import DivergenceError, stable_learning_rate
 from .gradients import (
@@ -48,6 +49,7 @@ __all__ = [
     "Loss",
     "MSE",
     "Model",
+    "ModelCheckpoint",
     "NumericGradients",
     "Optimizer",
     "ProgressBar",

@@ -118,6 +118,17 @@ class History(Callback):
             if key != "loss":
                 self.history.setdefault(key, []).append(value)
 
+    _RECORDS = ("history", "epoch_history", "steps", "epochs", "epoch_end_steps")
+
+    def get_state(self) -> dict:
+        """The logs recorded so far (not the parameters), for trainer checkpoints."""
+        return {name: getattr(self, name) for name in self._RECORDS}
+
+    def set_state(self, state: dict) -> None:
+        """Continue from ``get_state()``'s record (used when a run resumes)."""
+        for name in self._RECORDS:
+            setattr(self, name, state[name])
+
     def param_path(self, name: str) -> np.ndarray:
         """Values of parameter ``name`` from the start through every step (needs record_params)."""
         if not self.record_params:
@@ -155,7 +166,7 @@ class StepLogger(Callback):
 
     def _state(self) -> str:
         x, y = self.trainer.train_data
-        loss = self.trainer.loss(y, self.model(x))
+        loss = self.trainer.loss(y, self.model.forward(self.model.params, x))  # x checked by fit
         shown = ", ".join(f"{name}:{_format(value)}" for name, value in self.model.params.items())
         return f"loss:{loss}, {shown}"
 
@@ -188,6 +199,8 @@ class EarlyStopping(Callback):
 
         if not isinstance(patience, int) or isinstance(patience, bool) or patience < 0:
             raise ValueError(f"patience must be a whole number >= 0, got {patience!r}.")
+        if not isinstance(monitor, str):
+            raise ValueError(f"monitor must be a logs key such as 'loss' or 'val_loss', got {monitor!r}.")
         self.monitor = monitor
         self.patience = patience
         self.min_delta = check_real(min_delta, "min_delta", low=0.0, low_inclusive=True)

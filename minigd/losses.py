@@ -19,9 +19,15 @@ class Loss:
     """
 
     def __call__(self, y_true, y_pred) -> float:
-        """The loss as a Python float."""
-        return float(self.compute(np.asarray(y_true, dtype=np.float64),
-                                  np.asarray(y_pred, dtype=np.float64)))
+        """The loss as a Python float; y_true and y_pred must have the same shape."""
+        y_true = _as_numbers(y_true, "y_true")
+        y_pred = _as_numbers(y_pred, "y_pred")
+        if y_true.shape != y_pred.shape:
+            # numpy would broadcast (n,) against (n, 1) into an (n, n) table: refuse instead
+            raise ValueError(
+                f"y_true has shape {y_true.shape} and y_pred {y_pred.shape}: they must match."
+            )
+        return float(self.compute(y_true, y_pred))
 
     def compute(self, y_true, y_pred):
         raise NotImplementedError(f"{type(self).__name__} must define compute(y_true, y_pred).")
@@ -61,3 +67,10 @@ class MSE(Loss):
         n = len(y_true)
         # residual @ residual sums the squares without a temporary array of squares
         return float(residual @ residual) / n, residual * (2.0 / n)
+
+
+def _as_numbers(values, name: str) -> np.ndarray:
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name} must be an array of real numbers ({error}).") from None

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import tempfile
-import zipfile
 from collections.abc import Mapping
 
 import numpy as np
 
 from . import ops
+from ._validation import as_data_array, check_positive_int
+from .checkpoints import atomic_savez, load_npz, weights_in
 
 Params = dict[str, np.ndarray]
 
@@ -71,7 +71,9 @@ class Model:
 
     def __call__(self, x):
         """Predict with the current parameters: ``model(x) == model.forward(model.params, x)``."""
-        return self.forward(self.params, np.asarray(x, dtype=np.float64))
+        x = as_data_array(x, "x")
+        self.check_input(x)
+        return self.forward(self.params, x)
 
     def check_input(self, x: np.ndarray) -> None:
         """Raise ValueError if ``x`` has a shape this model cannot take. Optional hook."""
@@ -94,11 +96,14 @@ class Model:
         The file is written next to ``path`` under a temporary name and then renamed, so
         a crash mid-write leaves any earlier file at ``path`` intact.
         """
-        _atomic_savez(path, self.params)
+        atomic_savez(path, self.params)
 
     def load_weights(self, path: str | os.PathLike) -> None:
-        """Load parameters saved by ``save_weights``; names and shapes must match."""
-        self.set_weights(_load_npz(path))
+        """Load parameters saved by ``save_weights`` (or from a trainer checkpoint).
+
+        Names and shapes must match the model's; on any error the model is unchanged.
+        """
+        self.set_weights(weights_in(load_npz(path)))
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{name}={_format_value(value)}" for name, value in self.params.items())
@@ -126,8 +131,6 @@ class Linear(Model):
 
     def __init__(self, w=0.0, b: float = 0.0, *, features: int | None = None) -> None:
         if features is not None:
-            from ._validation import check_positive_int
-
             features = check_positive_int(features, "features")
             w = np.broadcast_to(np.asarray(w, dtype=np.float64), (features,))
         elif np.ndim(w) != 0:
@@ -194,37 +197,3 @@ def _check_same_params(expected: Mapping, given: Mapping, source: str) -> None:
             )
         if not np.isfinite(np.asarray(given[name], dtype=np.float64)).all():
             raise ValueError(f"{source}: parameter {name!r} contains NaN or infinity.")
-
-
-def _atomic_savez(path, arrays: Mapping[str, np.ndarray]) -> None:
-    """np.savez to ``path`` through a temporary file in the same folder, then rename."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".minigd-", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            np.savez(file, **arrays)  # a file object: numpy adds no ".npz" suffix
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)  # atomic on POSIX and Windows
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-
-
-def _load_npz(path) -> Params:
-    """Read every array of a .npz file without pickle; a damaged file gives ValueError."""
-    path = os.fspath(path)
-    try:
-        archive = np.load(path, allow_pickle=False)
-        if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise ValueError("it holds a single array, not named parameters")
-        with archive:
-            return {name: archive[name] for name in archive.files}
-    except FileNotFoundError:
-        raise
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as error:
-        raise ValueError(
-            f"{path} is not a readable minigd weights file (.npz): {error}"
-        ) from error

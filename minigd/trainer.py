@@ -5,11 +5,13 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from ._validation import check_positive_int, check_xy
 from .callbacks import Callback, History
+from .checkpoints import read_checkpoint, write_checkpoint
 from .divergence import GROWTH_LIMIT, DivergenceError, stable_learning_rate
 from .gradients import get_provider
 from .losses import MSE, Loss
@@ -77,7 +79,7 @@ class Trainer:
 
     def fit(self, model: Model, x, y, *, steps: int | None = None, epochs: int | None = None,
             batch_size: int | None = None, shuffle: bool = True, validation_data=None,
-            seed: int | None = None) -> History:
+            seed: int | None = None, resume_from=None) -> History:
         """Train ``model`` on ``(x, y)`` and return its :class:`~minigd.History`.
 
         Args:
@@ -92,6 +94,10 @@ class Trainer:
                 never shuffled: the order of a sum changes nothing but rounding.
             validation_data: ``(x_val, y_val)``; adds ``val_loss`` to each epoch's logs.
             seed: seed for the shuffling, so that runs repeat exactly.
+            resume_from: a checkpoint written by :meth:`save_checkpoint` (or
+                :class:`~minigd.ModelCheckpoint`) during a run with the same data and
+                ``batch_size``; the run continues from it exactly as if never stopped
+                (``seed`` is then ignored: the shuffling continues from the file).
         """
         if not isinstance(model, Model):
             raise ValueError(f"model must be a minigd.Model, got {model!r}.")
@@ -110,21 +116,28 @@ class Trainer:
                 "use batch_size=None for full batches, or a smaller number."
             )
         batches_per_epoch = math.ceil(len(x) / batch_size)
-        if epochs is None:
-            epochs = math.ceil(steps / batches_per_epoch)
-        if steps is None:
-            steps = epochs * batches_per_epoch
+        epochs = math.ceil(steps / batches_per_epoch) if epochs is None else epochs
+        steps = epochs * batches_per_epoch if steps is None else steps
 
         self.model, self.train_data, self.validation_data = model, (x, y), validation_data
         self.stop_training, self.step, self.epoch, self.divergence = False, 0, 0, None
         self.total_steps = min(steps, epochs * batches_per_epoch)
+        self._batch_size = batch_size
+        self._shuffle = shuffle and batch_size < len(x)
+        self._rng = np.random.default_rng(seed)
+        self._position = _Position()
+        self._previous_params = dict(model.params)
+        saved = self._read_resume_file(resume_from) if resume_from is not None else None
         callbacks = self._attach_callbacks()
-        shuffle = shuffle and batch_size < len(x)
-        plan = (steps, epochs, batch_size, shuffle, np.random.default_rng(seed))
         logs: dict[str, float] = {}
         _call(callbacks, "on_train_begin", logs)
+        if saved is not None:
+            self.history.set_state(saved)  # after on_train_begin, which starts a fresh record
         try:
-            logs = self._run_epochs(model, x, y, plan, callbacks)
+            # Overflow is how divergence begins; the trainer reports it (DivergenceError)
+            # in words, so numpy's own warnings would only add noise.
+            with np.errstate(over="ignore", invalid="ignore"):
+                logs = self._run_epochs(model, x, y, steps, epochs, callbacks)
         except (KeyboardInterrupt, DivergenceError):
             # The model holds the last completed step; let callbacks close files etc.
             _call(callbacks, "on_train_end", logs)
@@ -132,46 +145,93 @@ class Trainer:
         _call(callbacks, "on_train_end", logs)
         return self.history
 
-    def _run_epochs(self, model, x, y, plan, callbacks) -> dict[str, float]:
-        steps, epochs, batch_size, shuffle, rng = plan
-        self._loss_limit = None  # set from the first loss
-        self._previous_params = dict(model.params)
+    def _run_epochs(self, model, x, y, steps, epochs, callbacks) -> dict[str, float]:
+        position, rng, batch_size = self._position, self._rng, self._batch_size
         logs: dict[str, float] = {}
-        for epoch in range(epochs):
-            _call(callbacks, "on_epoch_begin", epoch, {})
-            order = rng.permutation(len(x)) if shuffle else None
-            weighted_loss, seen = 0.0, 0
-            for start in range(0, len(x), batch_size):
-                x_batch, y_batch = _batch(x, y, order, start, batch_size)
+        while self.epoch < epochs and self.step < steps and not self.stop_training:
+            epoch = self.epoch
+            if position.batch_start == 0:  # not resuming in the middle of this epoch
+                _call(callbacks, "on_epoch_begin", epoch, {})
+            if self._shuffle:
+                # kept so that a checkpoint mid-epoch can replay this permutation
+                position.rng_state = rng.bit_generator.state
+            order = rng.permutation(len(x)) if self._shuffle else None
+            while position.batch_start < len(x):
+                x_batch, y_batch = _batch(x, y, order, position.batch_start, batch_size)
                 step_logs = {"batch_size": len(y_batch)}
                 _call(callbacks, "on_step_begin", self.step, step_logs)
                 step_logs["loss"] = self._train_step(model, x_batch, y_batch)
                 if self.divergence is not None:  # on_divergence="stop": no update was made
                     break
-                _call(callbacks, "on_step_end", self.step, step_logs)
-                weighted_loss += step_logs["loss"] * len(y_batch)
-                seen += len(y_batch)
+                # Book-keeping before on_step_end, so a checkpoint taken there is complete.
                 self.step += 1
+                position.batch_start += batch_size
+                position.loss_sum += step_logs["loss"] * len(y_batch)
+                position.examples += len(y_batch)
+                _call(callbacks, "on_step_end", self.step - 1, step_logs)
                 if self.stop_training or self.step >= steps:
                     break
-            if seen == 0:  # diverged on the epoch's first step: no epoch to report
+            if position.examples == 0:  # diverged on the epoch's first step: nothing to report
                 break
-            logs = {"loss": weighted_loss / seen}
+            logs = {"loss": position.loss_sum / position.examples}
             if self.validation_data is not None:
                 x_val, y_val = self.validation_data
                 logs["val_loss"] = self.loss(y_val, model(x_val))
             self.epoch = epoch + 1
+            self._position = position = _Position(loss_limit=position.loss_limit)
             _call(callbacks, "on_epoch_end", epoch, logs)
-            if self.stop_training or self.step >= steps:
-                break
         return logs
+
+    def save_checkpoint(self, path) -> None:
+        """Write everything needed to resume this run exactly (atomically; see ``fit``).
+
+        That is the model's parameters, the optimizer's state (e.g. momentum
+        velocities), the step and epoch counters, the position inside the epoch with
+        the shuffling generator's state, and the History's record so far. Callbacks'
+        own state (e.g. EarlyStopping's patience counter) is not included.
+        """
+        if self.model is None:
+            raise ValueError("save_checkpoint needs a run: call it during or after fit().")
+        position = self._position
+        # mid-epoch: the state that drew this epoch's permutation; between epochs: the live one
+        rng_state = position.rng_state if position.batch_start else self._rng.bit_generator.state
+        state = {
+            "step": self.step, "epoch": self.epoch, "batch_start": position.batch_start,
+            "loss_sum": position.loss_sum, "examples": position.examples,
+            "loss_limit": position.loss_limit, "rng_state": rng_state,
+            "examples_in_data": len(self.train_data[1]), "batch_size": self._batch_size,
+            "optimizer": type(self.optimizer).__name__, "history": self.history.get_state(),
+        }
+        write_checkpoint(path, self.model.params, self.optimizer.get_state(), state)
+
+    def _read_resume_file(self, path) -> dict:
+        """Restore the model, optimizer and position from a checkpoint; return the history."""
+        params, optimizer_state, state = read_checkpoint(path)
+        n, batch_size = len(self.train_data[1]), self._batch_size
+        if (state["examples_in_data"], state["batch_size"]) != (n, batch_size):
+            raise ValueError(
+                f"{path} comes from a run on {state['examples_in_data']} examples with batch_size="
+                f"{state['batch_size']}; this run has {n} and {batch_size}, so it cannot continue it."
+            )
+        if state["optimizer"] != type(self.optimizer).__name__:
+            raise ValueError(f"{path} was written with a {state['optimizer']} optimizer, "
+                             f"not {type(self.optimizer).__name__}.")
+        self.model.set_weights(params)
+        self.optimizer.set_state(optimizer_state)
+        self.step, self.epoch = state["step"], state["epoch"]
+        self._position = _Position(state["batch_start"], state["loss_sum"], state["examples"],
+                                   state["loss_limit"])
+        self._rng.bit_generator.state = state["rng_state"]
+        self._previous_params = dict(self.model.params)
+        return state["history"]
 
     def _train_step(self, model: Model, x: np.ndarray, y: np.ndarray) -> float:
         """One gradient-descent step on one batch; returns the batch loss before the update."""
         loss_value, grads = self.gradients.value_and_grad(model, self.loss, model.params, x, y)
-        if self._loss_limit is None:
-            self._loss_limit = GROWTH_LIMIT * max(loss_value, 1.0)
-        if not loss_value <= self._loss_limit:  # also true for NaN
+        position = self._position
+        if position.loss_limit is None:  # the first step sets the bar for divergence
+            position.loss_limit = GROWTH_LIMIT * max(loss_value, 1.0)
+        if not loss_value <= position.loss_limit:  # also true for NaN
             self._diverged(model, loss_value)
             return loss_value
         # apply_gradients returns new arrays, so keeping the old dict costs no copy
@@ -205,6 +265,17 @@ class Trainer:
         for callback in callbacks:
             callback.set_trainer(self)
         return callbacks
+
+
+@dataclass
+class _Position:
+    """Where a run is inside its current epoch: what a checkpoint must keep to resume."""
+
+    batch_start: int = 0  # index of the next batch's first example
+    loss_sum: float = 0.0  # sum of batch loss * batch size over the epoch so far
+    examples: int = 0  # examples seen in the epoch so far
+    loss_limit: float | None = None  # divergence bar, set by the run's first loss
+    rng_state: dict | None = None  # shuffling generator state that drew this epoch's order
 
 
 def _call(callbacks, hook: str, *args) -> None:
