@@ -88,7 +88,7 @@ class History(Callback):
         self._clear()
 
     def _clear(self) -> None:
-        self.history: dict[str, list[float]] = {}
+        self.history: dict[str, list[float]] = {"loss": []}
         self.epoch_history: dict[str, list[float]] = {}
         self.steps: list[int] = []
         self.epochs: list[int] = []
@@ -101,11 +101,11 @@ class History(Callback):
         if self.record_params:
             self.initial_params = self.model.get_weights()
 
+    step_keys = ("loss",)  # recorded once per step; every other key once per epoch
+
     def on_step_end(self, step, logs):
         self.steps.append(step)
-        for key, value in logs.items():
-            if key != "batch_size":
-                self.history.setdefault(key, []).append(value)
+        self.history["loss"].append(logs["loss"])
         if self.record_params:
             for name, value in self.model.params.items():
                 self.params.setdefault(name, []).append(value.copy())
@@ -115,7 +115,7 @@ class History(Callback):
         self.epoch_end_steps.append(self.steps[-1])
         for key, value in logs.items():
             self.epoch_history.setdefault(key, []).append(value)
-            if key != "loss":
+            if key not in self.step_keys:
                 self.history.setdefault(key, []).append(value)
 
     _RECORDS = ("history", "epoch_history", "steps", "epochs", "epoch_end_steps")

@@ -28,6 +28,7 @@ import numpy as np
 from ._validation import check_real, check_xy
 from .losses import Loss
 from .models import Model, Params
+from .optimizers import sgd_update
 
 
 @runtime_checkable
@@ -46,17 +47,30 @@ class GradientProvider(Protocol):
 
 
 class AnalyticGradients:
-    """Hand-derived gradients: ``dL/dp = model.backward(params, x, loss.gradient(y, y_pred))``."""
+    """Hand-derived gradients: ``dL/dp = model.backward(params, x, loss.gradient(y, y_pred))``.
+
+    Args:
+        fused: let a model compute loss and gradients in one go when it offers to
+            (``Model.fused_value_and_grad``; ``Linear`` does for ``MSE``). Same numbers,
+            fewer passes over the data. False always runs the textbook chain above.
+    """
 
     name = "analytic"
 
+    def __init__(self, fused: bool = True) -> None:
+        self.fused = fused
+
     def value_and_grad(self, model, loss, params, x, y):
+        if self.fused:
+            result = model.fused_value_and_grad(loss, params, x, y)
+            if result is not None:
+                return result
         y_pred = model.forward(params, x)
         value, grad_y_pred = loss.value_and_gradient(y, y_pred)
         return value, model.backward(params, x, grad_y_pred)
 
     def __repr__(self) -> str:
-        return "AnalyticGradients()"
+        return f"AnalyticGradients(fused={self.fused})"
 
 
 class NumericGradients:
@@ -155,14 +169,33 @@ class TapeGradients:
 
     def value_and_grad(self, model, loss, params, x, y):
         tf = import_tensorflow()
-        function = self._function_for(tf, model, loss)
+        function = self._function_for(tf, model, loss, params, x.shape)
         tensors = {name: tf.constant(value, dtype=tf.float64) for name, value in params.items()}
         value, grads = function(tensors, tf.constant(x, dtype=tf.float64),
                                 tf.constant(y, dtype=tf.float64))
         return float(value), {name: grad.numpy() for name, grad in grads.items()}
 
-    def _function_for(self, tf, model, loss):
-        if self._cache_key != (id(model), id(loss)):
+    def train_step_for(self, model, loss, optimizer, x_shape):
+        """The whole step in one compiled function, or None where that does not apply.
+
+        Passing parameters into a ``tf.function`` and gradients out of it costs more
+        than the step itself for small data, so in compiled mode with :class:`SGD` the
+        forward pass, loss, gradient and update (the same :func:`sgd_update`) all run
+        inside TensorFlow, on variables. Returns a function
+        ``(params, x, y) -> (loss before the update, new params)`` for inputs whose
+        shape is ``x_shape`` but for the number of examples.
+        """
+        from .optimizers import SGD
+
+        if not self.compiled or type(optimizer) is not SGD:
+            return None
+        return _CompiledSGDStep(self, import_tensorflow(), model, loss, optimizer, x_shape)
+
+    def _function_for(self, tf, model, loss, params, x_shape):
+        """The tape function for this model, loss and shapes; traced at most once for them."""
+        key = (id(model), id(loss), tuple((name, value.shape) for name, value in params.items()),
+               x_shape[1:])
+        if self._cache_key != key:
             def tape_step(params, x, y):
                 if not tf.executing_eagerly():
                     self.trace_count += 1  # Python code runs only while tracing
@@ -173,16 +206,93 @@ class TapeGradients:
                 _check_connected(model, grads)
                 return value, grads
 
-            # reduce_retracing: a smaller last batch generalises the traced shape
-            # instead of adding one trace per batch size.
-            self._function = (tf.function(tape_step, reduce_retracing=True)
-                              if self.compiled else tape_step)
-            self._cache_key = (id(model), id(loss))
-            self._keep_alive = (model, loss)  # so the ids above stay unique
+            self._function = tape_step
+            if self.compiled:
+                param_specs = {name: tf.TensorSpec(value.shape, tf.float64) for name, value in params.items()}
+                self._function = tf.function(tape_step, autograph=False).get_concrete_function(
+                    param_specs, *_data_signature(tf, x_shape))
+            self._cache_key = key
+            self._keep_alive = (model, loss)  # so the ids in the key stay unique
         return self._function
 
     def __repr__(self) -> str:
         return f"TapeGradients(compiled={self.compiled})"
+
+
+class _CompiledSGDStep:
+    """Forward, loss, gradient and SGD update in one ``tf.function``, on ``tf.Variable``s.
+
+    The variables mirror ``model.params`` (and the optimizer's velocities); each step
+    returns the new values, so callbacks and checkpoints see numpy arrays as always. If
+    the parameters were changed from outside (a callback restoring weights, a resumed
+    run), the next call copies them in first.
+    """
+
+    def __init__(self, provider, tf, model, loss, optimizer, x_shape):
+        self.tf, self.optimizer = tf, optimizer
+        self.variables = {name: tf.Variable(value, dtype=tf.float64) for name, value in model.params.items()}
+        self.velocities = {
+            name: tf.Variable(optimizer.velocities.get(name, np.zeros_like(value)), dtype=tf.float64)
+            for name, value in model.params.items()
+        } if optimizer.momentum else {}
+        self.learning_rate = optimizer.learning_rate
+        self.learning_rate_variable = tf.Variable(self.learning_rate, dtype=tf.float64)
+        self.synced = dict(model.params)  # the arrays the variables hold right now
+        self.hyperparameters = (optimizer.momentum, optimizer.nesterov)
+        self.data = (None, None, None)  # (x array, y array, their tensors): reused while the same
+        momentum, nesterov = self.hyperparameters
+
+        def step(x, y):
+            provider.trace_count += 1  # Python code runs only while tracing
+            with tf.GradientTape() as tape:
+                value = _forward_on_tensors(model, loss, self.variables, x, y)
+            grads = tape.gradient(value, self.variables)
+            _check_connected(model, grads)
+            new_params, new_velocities = {}, {}
+            for name, variable in self.variables.items():
+                new_params[name], velocity = sgd_update(
+                    variable, grads[name], self.velocities.get(name),
+                    self.learning_rate_variable, momentum, nesterov)
+                variable.assign(new_params[name])
+                if momentum:
+                    new_velocities[name] = self.velocities[name].assign(velocity)
+            # returned rather than read back: reading a variable costs a call of its own
+            return value, new_params, new_velocities
+
+        self.step = tf.function(step, autograph=False).get_concrete_function(
+            *_data_signature(tf, x_shape))
+
+    def __call__(self, params, x, y):
+        optimizer = self.optimizer
+        if (optimizer.momentum, optimizer.nesterov) != self.hyperparameters:
+            raise ValueError("momentum and nesterov cannot change during a compiled tape run.")
+        if any(params[name] is not self.synced[name] for name in self.variables):
+            for name, variable in self.variables.items():
+                variable.assign(params[name])
+        if optimizer.learning_rate != self.learning_rate:  # e.g. changed by a schedule callback
+            self.learning_rate = optimizer.learning_rate
+            self.learning_rate_variable.assign(self.learning_rate)
+        value, new_params, new_velocities = self.step(*self._tensors(x, y))
+        self.synced = {name: np.asarray(tensor.numpy()) for name, tensor in new_params.items()}
+        for name, velocity in new_velocities.items():
+            optimizer.velocities[name] = velocity.numpy()
+        return float(value), dict(self.synced)
+
+    def _tensors(self, x, y):
+        if self.data[0] is not x or self.data[1] is not y:  # full batch: converted only once
+            tf = self.tf
+            self.data = (x, y, (tf.constant(x, dtype=tf.float64), tf.constant(y, dtype=tf.float64)))
+        return self.data[2]
+
+
+def _data_signature(tf, x_shape):
+    """Specs for (x, y) with an open batch dimension.
+
+    One trace then serves every batch size (a short last batch included), and calling
+    the concrete function skips ``tf.function``'s per-call argument lookup, which costs
+    more than a small step itself.
+    """
+    return tf.TensorSpec((None, *x_shape[1:]), tf.float64), tf.TensorSpec((None,), tf.float64)
 
 
 def _forward_on_tensors(model, loss, params, x, y):

@@ -10,6 +10,7 @@ import numpy as np
 from . import ops
 from ._validation import as_data_array, check_positive_int
 from .checkpoints import atomic_savez, load_npz, weights_in
+from .losses import MSE
 
 Params = dict[str, np.ndarray]
 
@@ -63,6 +64,15 @@ class Model:
             "backward(self, params, x, grad_y_pred), or train with gradients='tape' "
             "or gradients='numeric', which need only forward()."
         )
+
+    def fused_value_and_grad(self, loss, params: Mapping, x, y) -> tuple[float, Params] | None:
+        """Optional shortcut for the analytic provider: loss and gradients in one go.
+
+        Return None (the default) to use ``forward`` -> ``loss.gradient`` -> ``backward``.
+        An override must give the same numbers as that chain (to rounding); it exists
+        only to save passes over the data and temporary arrays.
+        """
+        return None
 
     @property
     def has_analytic_gradient(self) -> bool:
@@ -150,6 +160,21 @@ class Linear(Model):
         # One expression serves both shapes: for x of shape (n,) it is a dot product,
         # for (n, d) it gives the d partial derivatives at once.
         return {"w": grad_y_pred @ x, "b": grad_y_pred.sum()}
+
+    def fused_value_and_grad(self, loss, params, x, y):
+        """MSE and its gradient as one would write them by hand: ``r = w*x + b - y``,
+        ``L = r.r / n``, ``dL/dw = (2/n) r.x``, ``dL/db = (2/n) sum(r)``.
+
+        Same numbers as forward -> MSE.gradient -> backward, but with one temporary
+        array (the residual, built in place) instead of three.
+        """
+        if type(loss) is not MSE:
+            return None
+        residual = self.forward(params, x)  # a new array: safe to change in place
+        residual -= y
+        n = len(y)
+        scale = 2.0 / n
+        return float(residual @ residual) / n, {"w": scale * (residual @ x), "b": scale * residual.sum()}
 
     @classmethod
     def least_squares(cls, x, y) -> Linear:

@@ -93,24 +93,26 @@ class SGD(Optimizer):
         self.velocities: dict[str, np.ndarray] = {}
 
     def apply_gradients(self, params, grads):
+        learning_rate, momentum, nesterov = self.learning_rate, self.momentum, self.nesterov
         new_params = {}
         for name, param in params.items():
             velocity = self.velocities.get(name)
-            if velocity is None and self.momentum:
-                velocity = np.zeros_like(param)
-            new_params[name], velocity = sgd_update(
-                param, grads[name], velocity, self.learning_rate, self.momentum, self.nesterov
-            )
+            if velocity is None and momentum:
+                velocity = np.zeros_like(param)[()]
+            # param[()] is a numpy scalar for a 0-d array (whose arithmetic is ~5x cheaper
+            # than a 0-d array's) and a view of the same array otherwise.
+            new_param, velocity = sgd_update(param[()], grads[name], velocity,
+                                             learning_rate, momentum, nesterov)
+            new_params[name] = np.asarray(new_param)  # parameters stay arrays, 0-d for scalars
             if velocity is not None:
                 self.velocities[name] = velocity
-        # numpy turns 0-d results into scalars; keep parameters as 0-d arrays
-        return {name: np.asarray(value) for name, value in new_params.items()}
+        return new_params
 
     def get_state(self):
-        return {name: np.array(value) for name, value in self.velocities.items()}
+        return {name: np.array(value, dtype=np.float64) for name, value in self.velocities.items()}
 
     def set_state(self, state):
-        self.velocities = {name: np.array(value, dtype=np.float64) for name, value in state.items()}
+        self.velocities = {name: np.array(value, dtype=np.float64)[()] for name, value in state.items()}
 
     def reset(self):
         self.velocities = {}

@@ -128,9 +128,12 @@ class Trainer:
         self._position = _Position()
         self._previous_params = dict(model.params)
         saved = self._read_resume_file(resume_from) if resume_from is not None else None
+        # after a resume, so a compiled step starts from the restored parameters
+        make_step = getattr(self.gradients, "train_step_for", None)
+        self._compiled_step = make_step(model, self.loss, self.optimizer, x.shape) if make_step else None
         callbacks = self._attach_callbacks()
         logs: dict[str, float] = {}
-        _call(callbacks, "on_train_begin", logs)
+        _call(callbacks["on_train_begin"], logs)
         if saved is not None:
             self.history.set_state(saved)  # after on_train_begin, which starts a fresh record
         try:
@@ -140,35 +143,38 @@ class Trainer:
                 logs = self._run_epochs(model, x, y, steps, epochs, callbacks)
         except (KeyboardInterrupt, DivergenceError):
             # The model holds the last completed step; let callbacks close files etc.
-            _call(callbacks, "on_train_end", logs)
+            _call(callbacks["on_train_end"], logs)
             raise
-        _call(callbacks, "on_train_end", logs)
+        _call(callbacks["on_train_end"], logs)
         return self.history
 
     def _run_epochs(self, model, x, y, steps, epochs, callbacks) -> dict[str, float]:
-        position, rng, batch_size = self._position, self._rng, self._batch_size
+        position, rng, batch_size, n = self._position, self._rng, self._batch_size, len(y)
+        on_epoch_begin, on_epoch_end = callbacks["on_epoch_begin"], callbacks["on_epoch_end"]
+        on_step_begin, on_step_end = callbacks["on_step_begin"], callbacks["on_step_end"]
         logs: dict[str, float] = {}
         while self.epoch < epochs and self.step < steps and not self.stop_training:
             epoch = self.epoch
             if position.batch_start == 0:  # not resuming in the middle of this epoch
-                _call(callbacks, "on_epoch_begin", epoch, {})
+                _call(on_epoch_begin, epoch, {})
+            order = None
             if self._shuffle:
                 # kept so that a checkpoint mid-epoch can replay this permutation
                 position.rng_state = rng.bit_generator.state
-            order = rng.permutation(len(x)) if self._shuffle else None
-            while position.batch_start < len(x):
+                order = rng.permutation(_indices(n))
+            while position.batch_start < n:
                 x_batch, y_batch = _batch(x, y, order, position.batch_start, batch_size)
                 step_logs = {"batch_size": len(y_batch)}
-                _call(callbacks, "on_step_begin", self.step, step_logs)
-                step_logs["loss"] = self._train_step(model, x_batch, y_batch)
+                _call(on_step_begin, self.step, step_logs)
+                step_logs["loss"] = loss_value = self._train_step(model, x_batch, y_batch)
                 if self.divergence is not None:  # on_divergence="stop": no update was made
                     break
                 # Book-keeping before on_step_end, so a checkpoint taken there is complete.
                 self.step += 1
                 position.batch_start += batch_size
-                position.loss_sum += step_logs["loss"] * len(y_batch)
+                position.loss_sum += loss_value * len(y_batch)
                 position.examples += len(y_batch)
-                _call(callbacks, "on_step_end", self.step - 1, step_logs)
+                _call(on_step_end, self.step - 1, step_logs)
                 if self.stop_training or self.step >= steps:
                     break
             if position.examples == 0:  # diverged on the epoch's first step: nothing to report
@@ -178,8 +184,8 @@ class Trainer:
                 x_val, y_val = self.validation_data
                 logs["val_loss"] = self.loss(y_val, model(x_val))
             self.epoch = epoch + 1
-            self._position = position = _Position(loss_limit=position.loss_limit)
-            _call(callbacks, "on_epoch_end", epoch, logs)
+            position.next_epoch()
+            _call(on_epoch_end, epoch, logs)
         return logs
 
     def save_checkpoint(self, path) -> None:
@@ -227,7 +233,11 @@ class Trainer:
 
     def _train_step(self, model: Model, x: np.ndarray, y: np.ndarray) -> float:
         """One gradient-descent step on one batch; returns the batch loss before the update."""
-        loss_value, grads = self.gradients.value_and_grad(model, self.loss, model.params, x, y)
+        if self._compiled_step is not None:  # the provider does the update too
+            loss_value, new_params = self._compiled_step(model.params, x, y)
+        else:
+            loss_value, grads = self.gradients.value_and_grad(model, self.loss, model.params, x, y)
+            new_params = None
         position = self._position
         if position.loss_limit is None:  # the first step sets the bar for divergence
             position.loss_limit = GROWTH_LIMIT * max(loss_value, 1.0)
@@ -236,7 +246,9 @@ class Trainer:
             return loss_value
         # apply_gradients returns new arrays, so keeping the old dict costs no copy
         self._previous_params = dict(model.params)
-        model.params.update(self.optimizer.apply_gradients(model.params, grads))
+        if new_params is None:
+            new_params = self.optimizer.apply_gradients(model.params, grads)
+        model.params.update(new_params)
         return loss_value
 
     def _diverged(self, model: Model, loss_value: float) -> None:
@@ -254,7 +266,8 @@ class Trainer:
         self.stop_training = True
         warnings.warn(str(error), RuntimeWarning, stacklevel=4)
 
-    def _attach_callbacks(self) -> list[Callback]:
+    def _attach_callbacks(self) -> dict[str, list]:
+        """Set up the callbacks; return, per hook, the methods that actually do something."""
         histories = [c for c in self.callbacks if isinstance(c, History)]
         if histories:
             self.history = histories[0]
@@ -264,7 +277,9 @@ class Trainer:
             callbacks = [self.history, *self.callbacks]  # first, so it sees logs before others
         for callback in callbacks:
             callback.set_trainer(self)
-        return callbacks
+        # A hook left as Callback's empty method is skipped, so a callback that does
+        # nothing on a step costs nothing on that step.
+        return {hook: [getattr(c, hook) for c in callbacks if _overrides(c, hook)] for hook in HOOKS}
 
 
 @dataclass
@@ -277,13 +292,34 @@ class _Position:
     loss_limit: float | None = None  # divergence bar, set by the run's first loss
     rng_state: dict | None = None  # shuffling generator state that drew this epoch's order
 
+    def next_epoch(self) -> None:
+        self.batch_start, self.loss_sum, self.examples = 0, 0.0, 0
 
-def _call(callbacks, hook: str, *args) -> None:
-    for callback in callbacks:
-        getattr(callback, hook)(*args)
+
+HOOKS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end",
+         "on_step_begin", "on_step_end")
+
+
+def _overrides(callback: Callback, hook: str) -> bool:
+    method = getattr(callback, hook)
+    # bound methods carry __func__; a function stored on the instance (LambdaCallback) does not
+    return getattr(method, "__func__", None) is not getattr(Callback, hook)
+
+
+def _call(methods, *args) -> None:
+    for method in methods:
+        method(*args)
+
+
+def _indices(n: int) -> np.ndarray:
+    """0..n-1, in int32 when it fits: the shuffled order then costs 4 bytes per example,
+    a quarter of the data's x and y, and shuffles exactly as int64 would."""
+    return np.arange(n, dtype=np.int32 if n < 2**31 else np.int64)
 
 
 def _batch(x, y, order, start, batch_size):
+    if order is None and start == 0 and batch_size >= len(y):
+        return x, y  # the full batch: no slicing at all
     if order is None:
         return x[start:start + batch_size], y[start:start + batch_size]  # views, no copy
     index = order[start:start + batch_size]
