@@ -156,7 +156,8 @@ class Trainer:
         while self.epoch < epochs and self.step < steps and not self.stop_training:
             epoch = self.epoch
             if position.batch_start == 0:  # not resuming in the middle of this epoch
-                _call(on_epoch_begin, epoch, {})
+                for method in on_epoch_begin:
+                    method(epoch, {})
             order = None
             if self._shuffle:
                 # kept so that a checkpoint mid-epoch can replay this permutation
@@ -164,17 +165,20 @@ class Trainer:
                 order = rng.permutation(_indices(n))
             while position.batch_start < n:
                 x_batch, y_batch = _batch(x, y, order, position.batch_start, batch_size)
-                step_logs = {"batch_size": len(y_batch)}
-                _call(on_step_begin, self.step, step_logs)
+                examples = len(y_batch)
+                step_logs = {"batch_size": examples}
+                for method in on_step_begin:
+                    method(self.step, step_logs)
                 step_logs["loss"] = loss_value = self._train_step(model, x_batch, y_batch)
                 if self.divergence is not None:  # on_divergence="stop": no update was made
                     break
                 # Book-keeping before on_step_end, so a checkpoint taken there is complete.
                 self.step += 1
                 position.batch_start += batch_size
-                position.loss_sum += loss_value * len(y_batch)
-                position.examples += len(y_batch)
-                _call(on_step_end, self.step - 1, step_logs)
+                position.loss_sum += loss_value * examples
+                position.examples += examples
+                for method in on_step_end:
+                    method(self.step - 1, step_logs)
                 if self.stop_training or self.step >= steps:
                     break
             if position.examples == 0:  # diverged on the epoch's first step: nothing to report
@@ -185,7 +189,8 @@ class Trainer:
                 logs["val_loss"] = self.loss(y_val, model(x_val))
             self.epoch = epoch + 1
             position.next_epoch()
-            _call(on_epoch_end, epoch, logs)
+            for method in on_epoch_end:
+                method(epoch, logs)
         return logs
 
     def save_checkpoint(self, path) -> None:
