@@ -190,7 +190,9 @@ class EarlyStopping(Callback):
             best epoch.
 
     Attributes:
-        best, best_epoch, stopped_epoch (None if it never stopped the run).
+        best: the best value of ``monitor`` so far.
+        best_epoch: the epoch that reached it.
+        stopped_epoch: the epoch after which it stopped the run, or None.
     """
 
     def __init__(self, monitor: str = "loss", patience: int = 0, min_delta: float = 0.0,

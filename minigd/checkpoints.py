@@ -112,7 +112,7 @@ class ModelCheckpoint(Callback):
         >>> checkpoint = ModelCheckpoint("run.npz", every=100)   # doctest: +SKIP
     """
 
-    def __init__(self, path, every: int | None = None, save_best_only: bool = False,
+    def __init__(self, path: str | os.PathLike, every: int | None = None, save_best_only: bool = False,
                  monitor: str = "loss", save_weights_only: bool = False) -> None:
         from ._validation import check_positive_int
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
+
 import numpy as np
 
 from ._validation import check_positive_int, check_real
 
 
-def make_linear_data(n: int = 1000, w=1.915, b: float = 0.915, noise: float = 0.1,
+def make_linear_data(n: int = 1000, w: float | Sequence[float] = 1.915, b: float = 0.915, noise: float = 0.1,
                      low: float = -10.0, high: float = 10.0,
                      seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Sample ``n`` points from ``y = w*x + b + N(0, noise**2)`` with ``x ~ U(low, high)``.
@@ -21,7 +24,8 @@ def make_linear_data(n: int = 1000, w=1.915, b: float = 0.915, noise: float = 0.
             ``y = x @ w + b + noise``.
         b: true intercept.
         noise: standard deviation of the Gaussian noise (0 for exact points).
-        low, high: range of the uniform x values.
+        low: smallest x value.
+        high: x values stay below this.
         seed: the same seed gives the same data; None draws fresh randomness.
 
     Returns:
@@ -56,16 +60,16 @@ class DataFileError(ValueError):
     """A data file that cannot be read; the message names the file (and line)."""
 
 
-def read_csv(path) -> tuple[np.ndarray, np.ndarray]:
+def read_csv(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     """Read ``x`` and ``y`` from a CSV file of numbers; the last column is y.
 
     Two columns give x of shape (n,); more give x of shape (n, d). A first row that is
     not all numbers is taken as a header and skipped. Blank lines are ignored.
 
     Raises:
-        DataFileError (a ValueError) naming the file, and the line where it applies, for
-        a missing or unreadable file, an empty file, a single column, rows of different
-        lengths, a cell that is not a number, or NaN/infinity.
+        DataFileError: (a ValueError) naming the file, and the line where it applies,
+            for a missing or unreadable file, an empty file, a single column, rows of
+            different lengths, a cell that is not a number, or NaN/infinity.
 
     Example:
         ``x, y = read_csv("points.csv")`` for a file with lines like ``0.5,1.87``.

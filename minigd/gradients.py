@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._validation import check_real, check_xy
 from .losses import Loss
@@ -401,7 +402,7 @@ def _short(value: np.ndarray) -> str:
     return f"{float(value):.10g}" if value.ndim == 0 else np.array2string(value, precision=6)
 
 
-def check_gradients(model: Model, loss: Loss, x, y,
+def check_gradients(model: Model, loss: Loss, x: ArrayLike, y: ArrayLike,
                     providers: Sequence = ("analytic", "tape", "numeric"), *,
                     tolerance: float = 1e-6, atol: float = 1e-8,
                     verbose: bool = True) -> GradientCheck:
@@ -411,8 +412,10 @@ def check_gradients(model: Model, loss: Loss, x, y,
     only provider asked for.
 
     Args:
-        model, loss: what to differentiate.
-        x, y: one batch of data.
+        model: the model to differentiate, at its current parameters.
+        loss: the loss to differentiate.
+        x: the inputs of one batch.
+        y: the targets of that batch.
         providers: names or provider objects; every pair is compared.
         tolerance: relative error up to which two gradients count as equal.
         atol: absolute difference up to which they count as equal too (near a minimum,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -139,7 +139,8 @@ class Linear(Model):
         array([1., 3.])
     """
 
-    def __init__(self, w=0.0, b: float = 0.0, *, features: int | None = None) -> None:
+    def __init__(self, w: float | Sequence[float] = 0.0, b: float = 0.0, *,
+                 features: int | None = None) -> None:
         if features is not None:
             features = check_positive_int(features, "features")
             w = np.broadcast_to(np.asarray(w, dtype=np.float64), (features,))

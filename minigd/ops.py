@@ -15,8 +15,13 @@ caller has already imported it, so we look it up in ``sys.modules``.
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import numpy as np
+
+#: What the functions here (and a model's ``forward``) work on: a numpy array or scalar,
+#: or a TensorFlow tensor or variable. ``Any``, since TensorFlow is an optional import.
+Array = Any
 
 __all__ = ["sum", "mean", "matvec", "exp", "log", "sqrt", "tanh", "sin", "cos"]
 

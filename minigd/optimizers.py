@@ -12,10 +12,11 @@ from collections.abc import Mapping
 import numpy as np
 
 from ._validation import check_real
+from .ops import Array
 
 
-def sgd_update(param, grad, velocity, learning_rate: float, momentum: float = 0.0,
-               nesterov: bool = False):
+def sgd_update(param: Array, grad: Array, velocity: Array | None, learning_rate: float,
+               momentum: float = 0.0, nesterov: bool = False) -> tuple[Array, Array | None]:
     """One step of stochastic gradient descent, Keras's formulation. Pure.
 
     Plain (``momentum == 0``)::
@@ -28,9 +29,17 @@ def sgd_update(param, grad, velocity, learning_rate: float, momentum: float = 0.
         param    <- param + velocity                                    (classic)
         param    <- param + momentum * velocity - learning_rate * grad  (Nesterov)
 
+    Args:
+        param: the parameter (a number, numpy array or TensorFlow tensor).
+        grad: ``dL/dparam``, of the same shape.
+        velocity: the previous velocity (0 at the start); ignored without momentum.
+        learning_rate: step size.
+        momentum: in [0, 1); 0 gives plain gradient descent.
+        nesterov: use Nesterov's form.
+
     Returns:
-        ``(new_param, new_velocity)``; ``new_velocity`` is ``velocity`` unchanged
-        (possibly None) for plain SGD.
+        tuple: ``(new_param, new_velocity)``, where ``new_velocity`` is ``velocity``
+        unchanged (possibly None) for plain SGD.
 
     Example:
         >>> sgd_update(1.0, 0.5, None, learning_rate=0.1)

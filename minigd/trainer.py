@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._validation import check_positive_int, check_xy
 from .callbacks import Callback, History
 from .checkpoints import read_checkpoint, write_checkpoint
 from .divergence import GROWTH_LIMIT, DivergenceError, stable_learning_rate
-from .gradients import get_provider
+from .gradients import GradientProvider, get_provider
 from .losses import MSE, Loss
 from .models import Linear, Model
 from .optimizers import SGD, Optimizer
@@ -54,7 +56,7 @@ class Trainer:
         1.92
     """
 
-    def __init__(self, loss: Loss, optimizer: Optimizer, gradients="analytic",
+    def __init__(self, loss: Loss, optimizer: Optimizer, gradients: str | GradientProvider = "analytic",
                  callbacks: Sequence[Callback] | None = None, on_divergence: str = "raise") -> None:
         if not isinstance(loss, Loss):
             raise ValueError(f"loss must be a minigd.Loss such as MSE(), got {loss!r}.")
@@ -77,9 +79,10 @@ class Trainer:
         self.total_steps = 0
         self.history: History | None = None
 
-    def fit(self, model: Model, x, y, *, steps: int | None = None, epochs: int | None = None,
-            batch_size: int | None = None, shuffle: bool = True, validation_data=None,
-            seed: int | None = None, resume_from=None) -> History:
+    def fit(self, model: Model, x: ArrayLike, y: ArrayLike, *, steps: int | None = None,
+            epochs: int | None = None, batch_size: int | None = None, shuffle: bool = True,
+            validation_data: tuple[ArrayLike, ArrayLike] | None = None, seed: int | None = None,
+            resume_from: str | os.PathLike | None = None) -> History:
         """Train ``model`` on ``(x, y)`` and return its :class:`~minigd.History`.
 
         Args:
@@ -162,7 +165,8 @@ class Trainer:
             if self._shuffle:
                 # kept so that a checkpoint mid-epoch can replay this permutation
                 position.rng_state = rng.bit_generator.state
-                order = rng.permutation(_indices(n))
+                order = _indices(n)
+                rng.shuffle(order)  # in place: permutation() would hold a second copy
             while position.batch_start < n:
                 x_batch, y_batch = _batch(x, y, order, position.batch_start, batch_size)
                 examples = len(y_batch)
@@ -193,7 +197,7 @@ class Trainer:
                 method(epoch, logs)
         return logs
 
-    def save_checkpoint(self, path) -> None:
+    def save_checkpoint(self, path: str | os.PathLike) -> None:
         """Write everything needed to resume this run exactly (atomically; see ``fit``).
 
         That is the model's parameters, the optimizer's state (e.g. momentum

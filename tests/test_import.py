@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -38,3 +39,5 @@ def test_missing_tensorflow_says_which_pip_install_fixes_it():
 @pytest.mark.parametrize("name", mg.__all__)
 def test_every_public_name_is_documented(name):
     assert getattr(mg, name).__doc__, f"minigd.{name} has no docstring"
+    api = (Path(__file__).resolve().parent.parent / "docs" / "api.md").read_text()
+    assert f"::: minigd.{name}\n" in api, f"minigd.{name} is missing from docs/api.md"

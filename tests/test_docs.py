@@ -1,0 +1,169 @@
+"""Every ```python block in docs/ runs, page by page in order, from an empty folder.
+
+Where a page shows what a block prints (a ```text block right after it), the printed
+output must match: words exactly, numbers to 1e-9 relative (the last digits of a float
+may differ between CPUs); a line holding only "..." stands for any number of lines, and
+"..." inside a line for any text there.
+
+Run ``python tests/test_docs.py docs/tutorial.md`` to see what each block prints.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+BLOCK = re.compile(r"^```(\w+)[^\n]*\n(.*?)^```\s*$", re.M | re.S)
+NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
+
+
+def pages() -> list[Path]:
+    return sorted(DOCS.rglob("*.md"))
+
+
+def code_blocks(page: Path) -> list[tuple[str, str | None, int]]:
+    """(python source, the output shown after it or None, line number) for each block."""
+    text = page.read_text(encoding="utf-8")
+    found = [(m.group(1), m.group(2), text[:m.start()].count("\n") + 1) for m in BLOCK.finditer(text)]
+    blocks = []
+    for index, (language, body, line) in enumerate(found):
+        if language != "python":
+            continue
+        following = found[index + 1] if index + 1 < len(found) else None
+        shown = following[1] if following and following[0] == "text" and _adjacent(text, line, body) else None
+        blocks.append((body, shown, line))
+    return blocks
+
+
+def _adjacent(text: str, line: int, body: str) -> bool:
+    """True if the next fence starts right after this block (blank lines aside)."""
+    lines = text.splitlines()
+    after = line + body.count("\n") + 1  # index of the line after the closing fence
+    while after < len(lines) and not lines[after].strip():
+        after += 1
+    return after < len(lines) and lines[after].startswith("```text")
+
+
+def outputs_match(actual: str, expected: str) -> bool:
+    want, got = expected.rstrip("\n").splitlines(), actual.rstrip("\n").splitlines()
+    return _match(want, got)
+
+
+def _match(want: list[str], got: list[str]) -> bool:
+    if not want:
+        return not got
+    if want[0].strip() == "...":
+        return any(_match(want[1:], got[start:]) for start in range(len(got) + 1))
+    return bool(got) and _same_line(want[0], got[0]) and _match(want[1:], got[1:])
+
+
+def _same_line(want: str, got: str) -> bool:
+    if "..." in want:  # "..." inside a line stands for any text there
+        pattern = ".*".join(re.escape(part) for part in want.rstrip().split("..."))
+        return re.fullmatch(pattern, got.rstrip()) is not None
+    if NUMBER.sub("#", want).rstrip() != NUMBER.sub("#", got).rstrip():
+        return False
+    for a, b in zip(NUMBER.findall(want), NUMBER.findall(got)):
+        x, y = float(a), float(b)
+        if x != y and abs(x - y) > 1e-9 * max(abs(x), abs(y)):
+            return False
+    return True
+
+
+def run_page(page: Path, folder: Path, check: bool = True) -> list[str]:
+    """Run a page's blocks in order in ``folder``; return what each printed."""
+    namespace: dict = {"__name__": "__docs__"}
+    printed = []
+    previous = Path.cwd()
+    os.chdir(folder)
+    try:
+        for source, shown, line in code_blocks(page):
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                exec(compile(source, f"{page.relative_to(ROOT)}:{line}", "exec"), namespace)
+            printed.append(out.getvalue())
+            if check and shown is not None:
+                assert outputs_match(out.getvalue(), shown), (
+                    f"{page.relative_to(ROOT)}, block at line {line} printed:\n{out.getvalue()}\n"
+                    f"but the page shows:\n{shown}")
+    finally:
+        os.chdir(previous)
+    return printed
+
+
+@pytest.mark.parametrize("page", pages(), ids=lambda p: str(p.relative_to(DOCS)))
+def test_every_python_block_runs_and_prints_what_the_page_shows(page, tmp_path):
+    run_page(page, tmp_path)
+
+
+def transcripts() -> list[tuple[Path, str, str]]:
+    """(page, command, expected output) for each "$ minigd ..." line in a ```text block."""
+    found = []
+    for page in pages():
+        for language, body in BLOCK.findall(page.read_text(encoding="utf-8")):
+            if language != "text" or not body.startswith("$ minigd"):
+                continue
+            for chunk in body.split("$ ")[1:]:
+                command, _, output = chunk.partition("\n")
+                found.append((page, command, output))
+    return found
+
+
+@pytest.mark.parametrize("page, command, expected", transcripts(),
+                         ids=[command for _, command, _ in transcripts()])
+def test_every_command_line_transcript_prints_what_the_page_shows(page, command, expected, tmp_path):
+    args = command.split()[1:]
+    result = subprocess.run([sys.executable, "-m", "minigd", *args], capture_output=True, text=True,
+                            cwd=tmp_path, check=False)
+    assert outputs_match(result.stdout + result.stderr, expected), (
+        f"{page.relative_to(ROOT)}: `{command}` printed:\n{result.stdout}{result.stderr}")
+
+
+def test_the_chinese_tutorial_has_the_same_code_as_the_english_one():
+    english = [source for source, _, _ in code_blocks(DOCS / "tutorial.md")]
+    chinese = [source for source, _, _ in code_blocks(DOCS / "zh" / "tutorial.md")]
+    assert chinese == english
+
+
+def test_the_site_builds_with_no_warning(tmp_path):
+    """`mkdocs build --strict`: broken links, missing pages and docstring errors all fail."""
+    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir",
+                             str(tmp_path / "site")], cwd=ROOT, capture_output=True, text=True,
+                            env={**os.environ, "NO_MKDOCS_2_WARNING": "1"}, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_output_matcher():
+    assert outputs_match("loss:0.1000000000001\n", "loss:0.1\n")
+    assert not outputs_match("loss:0.11\n", "loss:0.1\n")
+    assert outputs_match("a\nb\nc\nd\n", "a\n...\nd\n")
+    assert outputs_match("w  -1.25  0.3 ok\n", "w  -1.25...ok\n")
+    assert not outputs_match("a\nb\n", "a\nc\n")
+
+
+def test_the_figures_script_draws_every_figure_the_pages_use(tmp_path):
+    subprocess.run([sys.executable, str(DOCS / "make_figures.py"), str(tmp_path)], check=True)
+    used = {name for page in pages() for name in re.findall(r"img/([\w-]+\.png)", page.read_text())}
+    assert used and used <= {path.name for path in tmp_path.iterdir()}
+    for name in used:
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert (DOCS / "img" / name).exists(), f"docs/img/{name} is not committed"
+
+
+if __name__ == "__main__":  # print each block's output, for writing pages
+    import tempfile
+
+    for name in sys.argv[1:]:
+        with tempfile.TemporaryDirectory() as folder:
+            page = Path(name).resolve()
+            for (source, _, line), output in zip(code_blocks(page), run_page(page, Path(folder), check=False)):
+                print(f"--- {name}:{line}\n{output}", end="")
