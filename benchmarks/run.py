@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))  # the seed re-implementation the tests use too
 
 import minigd as mg  # noqa: E402
-from minigd.gradients import import_tensorflow  # noqa: E402
+from minigd.tape import import_tensorflow  # noqa: E402
 
 LEARNING_RATE = 0.01
 LOG_EVERY = 50

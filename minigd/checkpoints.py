@@ -109,7 +109,9 @@ class ModelCheckpoint(Callback):
             them) instead of a full trainer checkpoint (``fit(..., resume_from=path)``).
 
     Example:
-        >>> checkpoint = ModelCheckpoint("run.npz", every=100)   # doctest: +SKIP
+        >>> checkpoint = ModelCheckpoint("run-{step}.npz", every=100)   # writes nothing yet
+        >>> checkpoint.every
+        100
     """
 
     def __init__(self, path: str | os.PathLike, every: int | None = None, save_best_only: bool = False,

@@ -52,8 +52,8 @@ class Trainer:
         >>> x, y = mg.make_linear_data(seed=0)
         >>> trainer = mg.Trainer(mg.MSE(), mg.SGD(learning_rate=0.01))
         >>> history = trainer.fit(mg.Linear(), x, y, steps=1000)
-        >>> round(float(trainer.model.params["w"]), 2)
-        1.92
+        >>> round(float(trainer.model.params["w"]), 3)
+        1.915
     """
 
     def __init__(self, loss: Loss, optimizer: Optimizer, gradients: str | GradientProvider = "analytic",

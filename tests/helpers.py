@@ -1,7 +1,9 @@
 """Models and parsers shared by the tests."""
 
 import numpy as np
+
 import minigd as mg
+
 
 def parse_log_line(line):
     """'iteration:50, loss:0.1, w:1.9' -> [('iteration', 50.0), ('loss', 0.1), ('w', 1.9)]."""

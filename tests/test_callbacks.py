@@ -157,3 +157,27 @@ def test_lambda_callback_refuses_unknown_hooks():
 def test_a_non_callback_is_refused():
     with pytest.raises(ValueError, match="callbacks.*LambdaCallback"):
         mg.Trainer(mg.MSE(), mg.SGD(0.01), callbacks=[print])
+
+
+def test_progress_bar_counts_every_step_and_closes():
+    stream = io.StringIO()
+    bar = mg.ProgressBar(stream=stream, delay=0)
+    fit(callbacks=[bar], steps=250)
+    assert bar.bar.n == 250 and bar.bar.total == 250
+    shown = stream.getvalue()
+    assert "250/250" in shown and "loss=" in shown
+    assert bar.bar.disable  # tqdm marks a closed bar disabled
+
+
+def test_progress_bar_waits_out_short_runs():
+    stream = io.StringIO()
+    fit(callbacks=[mg.ProgressBar(stream=stream)], steps=20)  # default delay: 1 s
+    assert stream.getvalue() == ""
+
+
+def test_progress_bar_without_tqdm_explains_the_pip_command(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    with pytest.raises(ImportError, match=r"pip install 'minigd\[progress\]'"):
+        mg.ProgressBar()

@@ -12,6 +12,7 @@ import pytest
 from helpers import assert_same_log, parse_log_line
 from seed_program import run, sample_points
 
+import minigd as mg
 from minigd.cli import main
 
 
@@ -88,7 +89,7 @@ def test_options_change_the_run(tmp_path, capsys):
             "--gradients", "numeric", "--no-progress"]
     assert main(args) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert [line.split(",")[0] for line in lines[:4]] == ["iteration:0", "iteration:10", "iteration:20", "iteration:30"]
+    assert [line.split(",")[0] for line in lines[:4]] == [f"iteration:{step}" for step in (0, 10, 20, 30)]
     assert "True line" not in "\n".join(lines)  # unknown for a user's file
     final = dict(parse_log_line(lines[4]))
     assert final["w"] == pytest.approx(3.0, abs=0.05) and final["b"] == pytest.approx(-1.0, abs=0.05)
@@ -105,7 +106,8 @@ def test_several_feature_columns(tmp_path, capsys):
     table = rng.uniform(-1, 1, (100, 2))
     y = table @ [2.0, -1.0] + 0.5
     path = tmp_path / "three.csv"
-    path.write_text("a,b,y\n" + "\n".join(",".join(map(repr, map(float, row))) for row in np.column_stack([table, y])))
+    rows = np.column_stack([table, y])
+    path.write_text("a,b,y\n" + "\n".join(",".join(repr(float(cell)) for cell in row) for row in rows))
     assert main(["fit", "--data", str(path), "--learning-rate", "0.3", "--steps", "500", "--quiet"]) == 0
     assert "w:[ 2. -1.]" in capsys.readouterr().out
 
@@ -225,3 +227,15 @@ def test_plot_without_matplotlib_explains_the_pip_command(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert result.returncode == 2
     assert "pip install 'minigd[plot]'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_terminal_gets_a_progress_bar_unless_no_progress(monkeypatch, capsys):
+    import minigd.cli as cli
+
+    monkeypatch.setattr(cli.sys.stderr, "isatty", lambda: True)
+    shown = []
+    monkeypatch.setattr(cli, "_progress_bar", lambda: mg.LambdaCallback(
+        on_train_begin=lambda logs: shown.append("bar")))
+    assert main(["fit", "--quiet", "--steps", "5"]) == 0
+    assert main(["fit", "--quiet", "--steps", "5", "--no-progress"]) == 0
+    assert shown == ["bar"]

@@ -165,5 +165,6 @@ if __name__ == "__main__":  # print each block's output, for writing pages
     for name in sys.argv[1:]:
         with tempfile.TemporaryDirectory() as folder:
             page = Path(name).resolve()
-            for (source, _, line), output in zip(code_blocks(page), run_page(page, Path(folder), check=False)):
+            outputs = run_page(page, Path(folder), check=False)
+            for (source, _, line), output in zip(code_blocks(page), outputs):
                 print(f"--- {name}:{line}\n{output}", end="")

@@ -10,7 +10,6 @@ from minigd import plotting
 from minigd.cli import main
 
 
-
 @pytest.fixture(scope="module")
 def run():
     x, y = mg.make_linear_data(n=300, seed=5)

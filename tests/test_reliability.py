@@ -1,6 +1,5 @@
 """Reliability: divergence explained, checkpoints that never corrupt, exact resume, interrupts."""
 
-import warnings
 
 import numpy as np
 import pytest
@@ -194,7 +193,8 @@ def test_save_best_only_writes_only_improvements(tmp_path):
     history = mg.Trainer(mg.MSE(), mg.SGD(0.01), callbacks=[saver]).fit(
         mg.Linear(), x, y, epochs=6, validation_data=(x + 5.0, y))  # val_loss worsens at some point
     losses = history.history["val_loss"]
-    improved = [epoch + 1 for epoch, value in enumerate(losses) if value < min(losses[:epoch], default=np.inf)]
+    improved = [epoch + 1 for epoch, value in enumerate(losses)
+                if value < min(losses[:epoch], default=np.inf)]
     assert [int(p.split("-")[-1].split(".")[0]) for p in saver.saved] == improved
     assert len(improved) < 6
 

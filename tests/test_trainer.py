@@ -110,7 +110,8 @@ BAD_FIT_INPUTS = [
     ({"batch_size": 0}, "batch_size must be a whole number >= 1"),
     ({"batch_size": 1000}, "batch_size=1000 is larger than the 3 training examples"),
     ({"validation_data": [1.0, 2.0, 3.0]}, r"validation_data must be a pair \(x_val, y_val\)"),
-    ({"validation_data": ([1.0], [1.0, 2.0])}, "validation_data x and validation_data y have different lengths"),
+    ({"validation_data": ([1.0], [1.0, 2.0])},
+     "validation_data x and validation_data y have different lengths"),
 ]
 
 
