@@ -108,23 +108,11 @@ class Trainer:
         _check_model_takes(model, x)
         if validation_data is not None:
             validation_data = _check_validation_data(validation_data, model)
-        steps = check_positive_int(steps, "steps", allow_none=True)
-        epochs = check_positive_int(epochs, "epochs", allow_none=True)
-        if steps is None and epochs is None:
-            raise ValueError("give steps (optimizer steps) or epochs (passes over the data), or both.")
-        batch_size = len(x) if batch_size is None else check_positive_int(batch_size, "batch_size")
-        if batch_size > len(x):
-            raise ValueError(
-                f"batch_size={batch_size} is larger than the {len(x)} training examples: "
-                "use batch_size=None for full batches, or a smaller number."
-            )
-        batches_per_epoch = math.ceil(len(x) / batch_size)
-        epochs = math.ceil(steps / batches_per_epoch) if epochs is None else epochs
-        steps = epochs * batches_per_epoch if steps is None else steps
+        steps, epochs, batch_size = _plan_run(len(x), steps, epochs, batch_size)
 
         self.model, self.train_data, self.validation_data = model, (x, y), validation_data
         self.stop_training, self.step, self.epoch, self.divergence = False, 0, 0, None
-        self.total_steps = min(steps, epochs * batches_per_epoch)
+        self.total_steps = steps
         self._batch_size = batch_size
         self._shuffle = shuffle and batch_size < len(x)
         self._rng = np.random.default_rng(seed)
@@ -303,6 +291,29 @@ class _Position:
 
     def next_epoch(self) -> None:
         self.batch_start, self.loss_sum, self.examples = 0, 0.0, 0
+
+
+def _plan_run(n: int, steps, epochs, batch_size) -> tuple[int, int, int]:
+    """Check the run's length arguments; return (steps, epochs, batch_size), all filled in.
+
+    Each epoch takes ceil(n / batch_size) steps. Given only epochs, steps follow; given
+    only steps, epochs follow; given both, the run ends at whichever comes first.
+    """
+    steps = check_positive_int(steps, "steps", allow_none=True)
+    epochs = check_positive_int(epochs, "epochs", allow_none=True)
+    if steps is None and epochs is None:
+        raise ValueError("give steps (optimizer steps) or epochs (passes over the data), or both.")
+    batch_size = n if batch_size is None else check_positive_int(batch_size, "batch_size")
+    if batch_size > n:
+        raise ValueError(
+            f"batch_size={batch_size} is larger than the {n} training examples: "
+            "use batch_size=None for full batches, or a smaller number."
+        )
+    batches_per_epoch = math.ceil(n / batch_size)
+    if epochs is None:
+        epochs = math.ceil(steps / batches_per_epoch)
+    steps = min(steps or math.inf, epochs * batches_per_epoch)
+    return steps, epochs, batch_size
 
 
 HOOKS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end",
