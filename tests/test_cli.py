@@ -101,6 +101,13 @@ def test_quiet_prints_only_the_final_line(capsys):
     assert len(out) == 1 and out[0].startswith("Final loss:")
 
 
+def test_read_csv_returns_contiguous_float_arrays(tmp_path):
+    path = write_csv(tmp_path / "d.csv", [1, 2, 3], [4, 5, 6])
+    x, y = mg.read_csv(path)
+    assert x.flags.c_contiguous and y.flags.c_contiguous and x.dtype == y.dtype == np.float64
+    np.testing.assert_array_equal(x, [1.0, 2.0, 3.0])
+
+
 def test_several_feature_columns(tmp_path, capsys):
     rng = np.random.default_rng(0)
     table = rng.uniform(-1, 1, (100, 2))
