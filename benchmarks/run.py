@@ -120,9 +120,9 @@ CONTENDERS = {
 BASELINE = "5. hand-vectorised numpy"
 
 
-def timed(function, *args):
+def timed(function, *args, **kwargs):
     start = time.perf_counter()
-    result = function(*args)
+    result = function(*args, **kwargs)
     return time.perf_counter() - start, result
 
 
@@ -205,6 +205,29 @@ def scaling_rows(repetitions, sizes):
         print(f"| {n:.0e} | {steps} | {numpy_rows['analytic'][1]:.2f}x | {tf_rows['tape'][1]:.2f}x |")
 
 
+class FreeGradients:
+    """A provider that does no work: what remains is the training loop's own cost."""
+
+    name = "free"
+    grads = {"w": np.float64(0.0), "b": np.float64(0.0)}  # for Linear(): made once, reused
+
+    def value_and_grad(self, model, loss, params, x, y):
+        return 1.0, self.grads
+
+
+def loop_overhead_row(steps=20_000, repetitions=5):
+    x, y = mg.make_linear_data(n=1000, seed=0)
+    print("\n### The training loop's own cost (a provider that computes nothing)\n")
+    print("| callbacks | microseconds per step |")
+    print("| --- | ---: |")
+    for label, callbacks in [("History only", []),
+                             ("History + StepLogger(every=50)", [mg.StepLogger(stream=io.StringIO())])]:
+        seconds = min(timed(mg.Trainer(mg.MSE(), mg.SGD(LEARNING_RATE), gradients=FreeGradients(),
+                                       callbacks=callbacks).fit, mg.Linear(), x, y, steps=steps)[0]
+                      for _ in range(repetitions))
+        print(f"| {label} | {seconds / steps * 1e6:.1f} |")
+
+
 def big_mini_batch_row(n=10_000_000, batch_size=10_000):
     print(f"\n### N = {n:.0e}, mini-batches of {batch_size}, one shuffled epoch\n")
     x, y = mg.make_linear_data(n=n, seed=2)
@@ -243,6 +266,7 @@ def main():
     print(f"\ntape compiled / raw tf.function (ratio of medians): {tape / raw:.2f}x")
     import_and_cli_rows(repetitions)
     scaling_rows(repetitions, [1_000, 10_000, 100_000, 1_000_000])
+    loop_overhead_row()
     if not args.quick:
         big_mini_batch_row()
 

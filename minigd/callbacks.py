@@ -39,6 +39,8 @@ from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
 
+from ._validation import check_positive_int, check_real
+
 if TYPE_CHECKING:  # only for type hints; avoids a circular import
     from .models import Model
     from .trainer import Trainer
@@ -152,8 +154,6 @@ class StepLogger(Callback):
     """
 
     def __init__(self, every: int = 50, stream: TextIO | None = None) -> None:
-        from ._validation import check_positive_int
-
         self.every = check_positive_int(every, "every")
         self.stream = stream
 
@@ -197,8 +197,6 @@ class EarlyStopping(Callback):
 
     def __init__(self, monitor: str = "loss", patience: int = 0, min_delta: float = 0.0,
                  restore_best_weights: bool = False) -> None:
-        from ._validation import check_real
-
         if not isinstance(patience, int) or isinstance(patience, bool) or patience < 0:
             raise ValueError(f"patience must be a whole number >= 0, got {patience!r}.")
         if not isinstance(monitor, str):

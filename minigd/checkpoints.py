@@ -23,6 +23,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ._validation import check_positive_int
 from .callbacks import Callback
 
 FORMAT = "minigd-checkpoint-1"
@@ -116,8 +117,6 @@ class ModelCheckpoint(Callback):
 
     def __init__(self, path: str | os.PathLike, every: int | None = None, save_best_only: bool = False,
                  monitor: str = "loss", save_weights_only: bool = False) -> None:
-        from ._validation import check_positive_int
-
         self.path = os.fspath(path)
         self.every = check_positive_int(every, "every", allow_none=True)
         self.save_best_only = save_best_only

@@ -178,7 +178,8 @@ class Trainer:
             logs = {"loss": position.loss_sum / position.examples}
             if self.validation_data is not None:
                 x_val, y_val = self.validation_data
-                logs["val_loss"] = self.loss(y_val, model(x_val))
+                # forward, not model(): fit checked x_val once; no need to each epoch
+                logs["val_loss"] = self.loss(y_val, model.forward(model.params, x_val))
             self.epoch = epoch + 1
             position.next_epoch()
             for method in on_epoch_end:
