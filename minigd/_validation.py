@@ -85,15 +85,13 @@ def check_positive_int(value, name: str, *, allow_none: bool = False) -> int | N
 
 
 def check_real(value, name: str, *, low: float, high: float = math.inf,
-               low_inclusive: bool = False, high_inclusive: bool = False) -> float:
-    """Return ``value`` as a float if it is a finite real number within the given range."""
+               low_inclusive: bool = False) -> float:
+    """Return ``value`` as a float if it is a finite number in (low, high), or [low, high)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(f"{name} must be a real number, got {value!r}.")
     value = float(value)
     above_low = value >= low if low_inclusive else value > low
-    below_high = value <= high if high_inclusive else value < high
-    if not (math.isfinite(value) and above_low and below_high):
+    if not (math.isfinite(value) and above_low and value < high):
         left = "[" if low_inclusive else "("
-        right = "]" if high_inclusive else ")"
-        raise ValueError(f"{name} must be a finite number in {left}{low}, {high}{right}, got {value}.")
+        raise ValueError(f"{name} must be a finite number in {left}{low}, {high}), got {value}.")
     return value

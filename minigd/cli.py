@@ -195,9 +195,10 @@ def run_fit(args) -> int:
         callbacks.append(_progress_bar())
     trainer, _ = _train(args, x, y, args.learning_rate, callbacks)
     model, loss = trainer.model, trainer.loss
-    final_loss = loss(y, model(x))
-    best = Linear.least_squares(x, y)
-    best_loss = loss(y, best(x))
+    final_loss = loss(y, model.forward(model.params, x))  # x was checked by fit
+    if not args.quiet or args.json:  # least squares copies the data: only when it is shown
+        best = Linear.least_squares(x, y)
+        best_loss = loss(y, best.forward(best.params, x))
     if args.quiet:
         print(f"Final loss:{final_loss}, {_params_text(model.params)}")
     else:
