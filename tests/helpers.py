@@ -36,3 +36,26 @@ class QuadraticWithGradient(Quadratic):
 
     def backward(self, params, x, grad_y_pred):
         return {"a": grad_y_pred @ x**2, "b": grad_y_pred @ x, "c": grad_y_pred.sum()}
+
+
+def assert_same_run(a, b, rtol=0.0):
+    """Two (model, history, trainer) runs agree: exactly by default, else to ``rtol``.
+
+    Compares parameters, every history record, the optimizer's state and the counters.
+    """
+    (model_a, history_a, trainer_a), (model_b, history_b, trainer_b) = a, b
+    for name in model_a.params:
+        np.testing.assert_allclose(model_a.params[name], model_b.params[name], rtol=rtol, atol=0)
+    for records_a, records_b in [(history_a.history, history_b.history),
+                                 (history_a.epoch_history, history_b.epoch_history)]:
+        assert records_a.keys() == records_b.keys()
+        for key in records_a:
+            np.testing.assert_allclose(records_a[key], records_b[key], rtol=rtol, atol=0, err_msg=key)
+    assert history_a.steps == history_b.steps and history_a.epochs == history_b.epochs
+    # a velocity can be a near-cancelled difference: compare it at the scale of the steps
+    atol = 0 if rtol == 0 else 1e-15
+    state_a, state_b = trainer_a.optimizer.get_state(), trainer_b.optimizer.get_state()
+    assert state_a.keys() == state_b.keys()
+    for name, velocity in state_a.items():
+        np.testing.assert_allclose(velocity, state_b[name], rtol=rtol, atol=atol, err_msg=name)
+    assert (trainer_a.step, trainer_a.epoch) == (trainer_b.step, trainer_b.epoch)

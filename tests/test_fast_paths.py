@@ -1,8 +1,7 @@
 """Every fast path gives the numbers of the plain path it replaces (to 1e-12)."""
 
-import numpy as np
 import pytest
-from helpers import QuadraticWithGradient
+from helpers import QuadraticWithGradient, assert_same_run
 
 import minigd as mg
 
@@ -22,17 +21,6 @@ def train(gradients, optimizer, model=None, x=None, y=None, callbacks=(), **fit)
     return model, history, trainer
 
 
-def assert_close_runs(a, b, rtol=1e-12):
-    (model_a, history_a, trainer_a), (model_b, history_b, trainer_b) = a, b
-    for name in model_a.params:
-        np.testing.assert_allclose(model_a.params[name], model_b.params[name], rtol=rtol, atol=0)
-    np.testing.assert_allclose(history_a.history["loss"], history_b.history["loss"], rtol=rtol)
-    # a velocity can be a near-cancelled difference: compare it at the scale of the steps
-    atol = 0 if rtol == 0 else 1e-15
-    for name, velocity in trainer_a.optimizer.get_state().items():
-        np.testing.assert_allclose(velocity, trainer_b.optimizer.get_state()[name], rtol=rtol, atol=atol)
-
-
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
 @pytest.mark.parametrize("features", [None, 2])
 def test_fused_analytic_equals_the_textbook_chain(optimizer, features):
@@ -42,7 +30,7 @@ def test_fused_analytic_equals_the_textbook_chain(optimizer, features):
                   steps=200, batch_size=50, seed=1)
     plain = train(mg.AnalyticGradients(fused=False), OPTIMIZERS[optimizer], x=x, y=y,
                   steps=200, batch_size=50, seed=1)
-    assert_close_runs(fused, plain)
+    assert_same_run(fused, plain, rtol=1e-12)
 
 
 def test_the_fused_path_is_used_only_for_mse():
@@ -62,8 +50,8 @@ def test_compiled_tape_step_equals_the_eager_tape_and_numpy_update(optimizer):
     eager = train(mg.TapeGradients(compiled=False), OPTIMIZERS[optimizer], steps=150, batch_size=50, seed=2)
     analytic = train("analytic", OPTIMIZERS[optimizer], steps=150, batch_size=50, seed=2)
     assert compiled[2]._compiled_step is not None and eager[2]._compiled_step is None
-    assert_close_runs(compiled, eager)
-    assert_close_runs(compiled, analytic)
+    assert_same_run(compiled, eager, rtol=1e-12)
+    assert_same_run(compiled, analytic, rtol=1e-12)
 
 
 def test_compiled_tape_follows_a_learning_rate_changed_by_a_callback():
@@ -81,7 +69,7 @@ def test_compiled_tape_follows_a_learning_rate_changed_by_a_callback():
         model = mg.Linear()
         runs.append((model, trainer.fit(model, x, y, steps=60), trainer))
     assert runs[0][2].optimizer.learning_rate == 0.001
-    assert_close_runs(*runs)
+    assert_same_run(*runs, rtol=1e-12)
 
 
 def test_compiled_tape_sees_parameters_set_from_outside():
@@ -98,7 +86,7 @@ def test_compiled_tape_sees_parameters_set_from_outside():
         trainer = mg.Trainer(mg.MSE(), mg.SGD(0.01), gradients=gradients,
                              callbacks=[mg.LambdaCallback(on_step_end=reset)])
         results.append((model, trainer.fit(model, x, y, steps=30), trainer))
-    assert_close_runs(*results)
+    assert_same_run(*results, rtol=1e-12)
 
 
 def test_a_resumed_compiled_tape_run_equals_the_uninterrupted_one(tmp_path):
@@ -106,14 +94,14 @@ def test_a_resumed_compiled_tape_run_equals_the_uninterrupted_one(tmp_path):
     options = dict(steps=30, batch_size=32, seed=6)
     uninterrupted = train("tape", OPTIMIZERS["nesterov"], callbacks=[saver], **options)
     resumed = train("tape", OPTIMIZERS["nesterov"], resume_from=tmp_path / "step-15.npz", **options)
-    assert_close_runs(resumed, uninterrupted, rtol=0)
+    assert_same_run(resumed, uninterrupted, rtol=0)
 
 
 def test_user_models_use_the_compiled_step_too(quadratic_data):
     x, y = quadratic_data
     compiled = train("tape", OPTIMIZERS["momentum"], model=QuadraticWithGradient(), x=x, y=y, steps=100)
     analytic = train("analytic", OPTIMIZERS["momentum"], model=QuadraticWithGradient(), x=x, y=y, steps=100)
-    assert_close_runs(compiled, analytic)
+    assert_same_run(compiled, analytic, rtol=1e-12)
 
 
 class CountingCallback(mg.Callback):

@@ -1,8 +1,10 @@
 """Reliability: divergence explained, checkpoints that never corrupt, exact resume, interrupts."""
 
+import warnings
 
 import numpy as np
 import pytest
+from helpers import assert_same_run
 
 import minigd as mg
 from minigd import checkpoints
@@ -42,6 +44,27 @@ def test_the_bound_equals_two_over_the_largest_hessian_eigenvalue():
     x = np.array([-2.0, 0.0, 1.0, 5.0])
     hessian = (2 / 4) * np.array([[np.sum(x * x), np.sum(x)], [np.sum(x), 4.0]])
     assert mg.stable_learning_rate(x) == pytest.approx(2 / np.linalg.eigvalsh(hessian)[-1])
+
+
+@pytest.mark.parametrize("momentum, nesterov", [(0.0, False), (0.5, False), (0.9, False),
+                                                (0.5, True), (0.9, True)])
+def test_the_momentum_bounds_separate_stable_from_unstable_rates(momentum, nesterov):
+    x = np.array([-3.0, -1.0, 0.5, 2.0, 4.0])
+    y = 2.0 * x + 1.0
+    bound = mg.stable_learning_rate(x, momentum, nesterov)
+
+    def final_loss(learning_rate):
+        trainer = mg.Trainer(mg.MSE(), mg.SGD(learning_rate, momentum=momentum, nesterov=nesterov),
+                             on_divergence="stop")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            history = trainer.fit(mg.Linear(), x, y, steps=5000)
+        return trainer.divergence, history.history["loss"][-1]
+
+    divergence, loss = final_loss(bound * 0.99)
+    assert divergence is None and loss < 1e-6
+    divergence, _ = final_loss(bound * 1.01)
+    assert divergence is not None
 
 
 def test_overflowing_parameters_are_rolled_back_to_the_last_finite_ones():
@@ -124,18 +147,6 @@ def mini_batch_run(tmp_path, steps=40, checkpoint=None, resume_from=None, **fit_
     history = trainer.fit(model, x, y, steps=steps, batch_size=16, seed=11,
                           validation_data=(x_val, y_val), resume_from=resume_from, **fit_kwargs)
     return model, history, trainer
-
-
-def assert_same_run(a, b):
-    (model_a, history_a, trainer_a), (model_b, history_b, trainer_b) = a, b
-    for name in model_a.params:
-        assert np.array_equal(model_a.params[name], model_b.params[name]), name
-    assert history_a.history == history_b.history
-    assert history_a.epoch_history == history_b.epoch_history
-    assert history_a.steps == history_b.steps and history_a.epochs == history_b.epochs
-    for name, velocity in trainer_a.optimizer.get_state().items():
-        assert np.array_equal(velocity, trainer_b.optimizer.get_state()[name])
-    assert (trainer_a.step, trainer_a.epoch) == (trainer_b.step, trainer_b.epoch)
 
 
 @pytest.fixture(scope="module")
