@@ -36,6 +36,11 @@ class GradientProvider(Protocol):
     ``value_and_grad(model, loss, params, x, y)`` returns ``(loss_value, grads)``: the
     loss as a float and a dict with a numpy array of ``params[name]``'s shape for every
     parameter name. It must not change ``params`` or the model.
+
+    Optionally, a provider may also define ``train_step_for(model, loss, optimizer,
+    x_shape)``, returning None or a function ``(params, x, y) -> (loss, new_params)``
+    that does the optimizer's update as well; ``Trainer`` then uses it for every step
+    (the compiled :class:`TapeGradients` does, to stay inside TensorFlow).
     """
 
     name: str
