@@ -8,10 +8,17 @@ two agree to rounding (1e-12), not just to float32's 1e-7.
 
 import json
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+from minigd.callbacks.lambda_callback import LambdaCallback
+from minigd.callbacks.learning_rate import LearningRateScheduler, ReduceLROnPlateau
+from minigd.data import make_linear_data
+from minigd.losses import MSE
+from minigd.models import Linear
+from minigd.optimizers import SGD
 from minigd.schedules import (
     CosineDecay,
     ExponentialDecay,
@@ -20,6 +27,7 @@ from minigd.schedules import (
     PiecewiseConstantDecay,
 )
 from minigd.tape import import_tensorflow
+from minigd.trainer import Trainer
 
 STEPS = [0, 1, 2, 3, 7, 10, 11, 49, 50, 99, 100, 101, 150, 999, 1000, 1001, 5000]
 f64 = np.float64
@@ -130,3 +138,225 @@ def test_the_base_class_asks_for_call_and_get_config():
 def test_bad_arguments_are_named(make, argument):
     with pytest.raises(ValueError, match=argument):
         make()
+
+
+# ---------------------------------------------------------------------------------------
+# The callbacks: LearningRateScheduler and ReduceLROnPlateau
+
+
+def fake_trainer(learning_rate=0.1):
+    """What the callbacks use of a trainer: an optimizer whose rate they read and set."""
+    return SimpleNamespace(optimizer=SGD(learning_rate), model=None)
+
+
+def keras_fake_model(learning_rate=0.1):
+    """What Keras's callbacks use of a model: ``model.optimizer.learning_rate``."""
+    return SimpleNamespace(optimizer=SimpleNamespace(learning_rate=learning_rate))
+
+
+@pytest.fixture(scope="module")
+def keras_callbacks():
+    import_tensorflow()
+    import keras
+
+    return keras.callbacks
+
+
+def plateau_values(seed, mode, epochs=100):
+    """A noisy, slowly improving monitored value on a grid of 1/16, so no comparison is a
+    near-tie (Keras compares in float32; minigd in float64)."""
+    rng = np.random.default_rng(seed)
+    trend = np.linspace(0.0, 2.0, epochs) * (1 if mode == "max" else -1)
+    return np.round((trend + rng.uniform(0, 1.5, epochs)) * 16) / 16
+
+
+def run_reduce_lr(callback, trainer_or_model, values, ours):
+    """Feed ``values`` to the callback's on_epoch_end; the rate and counters after each."""
+    optimizer = trainer_or_model.optimizer
+    if ours:
+        callback.set_trainer(trainer_or_model)
+        callback.on_train_begin({})
+    else:
+        callback.set_model(trainer_or_model)
+        callback.on_train_begin()
+    record = []
+    for epoch, value in enumerate(values):
+        callback.on_epoch_end(epoch, {"val_loss": float(value), "loss": float(value)})
+        record.append((optimizer.learning_rate, callback.wait, callback.cooldown_counter, callback.best))
+    return record
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("options", [
+    {},
+    {"factor": 0.5, "patience": 2},
+    {"factor": 0.5, "patience": 0, "min_lr": 0.001},
+    {"factor": 0.25, "patience": 3, "cooldown": 2, "min_delta": 0.0625},
+    {"factor": 0.5, "patience": 1, "cooldown": 1, "min_delta": 0.0, "mode": "max", "monitor": "loss"},
+    {"factor": 0.9, "patience": 2, "cooldown": 5, "min_lr": 0.05, "mode": "min", "monitor": "loss"},
+])
+def test_reduce_lr_on_plateau_matches_keras(keras_callbacks, seed, options):
+    values = plateau_values(seed, options.get("mode", "min"))
+    ours = run_reduce_lr(ReduceLROnPlateau(**options), fake_trainer(0.1), values, ours=True)
+    theirs = run_reduce_lr(keras_callbacks.ReduceLROnPlateau(**options), keras_fake_model(0.1), values,
+                           ours=False)
+    assert ours == theirs
+    assert len({rate for rate, *_ in ours}) > 1, "the sequence should make it reduce the rate"
+
+
+def test_reduce_lr_on_plateau_has_keras_defaults():
+    callback = ReduceLROnPlateau()
+    assert (callback.monitor, callback.factor, callback.patience, callback.verbose, callback.min_delta,
+            callback.cooldown, callback.min_lr) == ("val_loss", 0.1, 10, 0, 1e-4, 0, 0.0)
+    assert callback.mode == "min"
+
+
+@pytest.mark.parametrize("monitor, mode", [("val_loss", "min"), ("loss", "min"), ("accuracy", "max"),
+                                           ("val_sparse_categorical_accuracy", "max"), ("val_mae", "min")])
+def test_auto_mode_follows_the_monitored_name(monitor, mode):
+    assert ReduceLROnPlateau(monitor=monitor).mode == mode
+
+
+def test_auto_mode_refuses_a_name_it_cannot_read():
+    with pytest.raises(ValueError, match="mode='min'.*mode='max'"):
+        ReduceLROnPlateau(monitor="val_my_score")
+    assert ReduceLROnPlateau(monitor="val_my_score", mode="max").mode == "max"
+
+
+def test_reduce_lr_on_plateau_state_resumes_exactly():
+    values = plateau_values(0, "min")
+    whole = run_reduce_lr(ReduceLROnPlateau(patience=2, factor=0.5, cooldown=1), fake_trainer(), values,
+                          ours=True)
+
+    first, trainer = ReduceLROnPlateau(patience=2, factor=0.5, cooldown=1), fake_trainer()
+    run_reduce_lr(first, trainer, values[:23], ours=True)
+    state = json.loads(json.dumps(first.get_state()))  # a checkpoint holds JSON-able state
+    second, resumed = ReduceLROnPlateau(patience=2, factor=0.5, cooldown=1), fake_trainer()
+    second.set_trainer(resumed)
+    second.on_train_begin({})
+    second.set_state(state)
+    resumed.optimizer.learning_rate = trainer.optimizer.learning_rate  # the trainer's checkpoint does this
+    rest = []
+    for epoch, value in enumerate(values[23:], start=23):
+        second.on_epoch_end(epoch, {"val_loss": float(value)})
+        rest.append((resumed.optimizer.learning_rate, second.wait, second.cooldown_counter, second.best))
+    assert rest == whole[23:]
+
+
+def test_reduce_lr_on_plateau_needs_the_monitored_key():
+    callback = ReduceLROnPlateau()
+    callback.set_trainer(fake_trainer())
+    callback.on_train_begin({})
+    with pytest.raises(ValueError, match="'val_loss'.*validation_data"):
+        callback.on_epoch_end(0, {"loss": 1.0})
+
+
+def test_reduce_lr_on_plateau_prints_what_keras_prints(capsys):
+    callback = ReduceLROnPlateau(monitor="loss", patience=0, factor=0.5, verbose=1)
+    run_reduce_lr(callback, fake_trainer(0.1), [1.0, 1.0], ours=True)
+    assert capsys.readouterr().out == "\nEpoch 2: ReduceLROnPlateau reducing learning rate to 0.05.\n"
+
+
+@pytest.mark.parametrize("schedule", [
+    lambda epoch: 0.1 / (1 + epoch),
+    lambda epoch, lr: lr if epoch < 3 else lr * 0.75,
+    lambda epoch, lr=None: 0.5 ** epoch,  # takes two: called with the rate, as by Keras
+])
+def test_learning_rate_scheduler_matches_keras(keras_callbacks, schedule):
+    trainer, model = fake_trainer(0.1), keras_fake_model(0.1)
+    ours, theirs = LearningRateScheduler(schedule), keras_callbacks.LearningRateScheduler(schedule)
+    ours.set_trainer(trainer)
+    ours.on_train_begin({})
+    theirs.set_model(model)
+    for epoch in range(10):
+        ours.on_epoch_begin(epoch, {})
+        theirs.on_epoch_begin(epoch)
+        assert trainer.optimizer.learning_rate == model.optimizer.learning_rate
+
+
+def test_learning_rate_scheduler_takes_a_schedule_object_by_epoch():
+    trainer, callback = fake_trainer(), LearningRateScheduler(ExponentialDecay(0.1, 2, 0.5))
+    callback.set_trainer(trainer)
+    rates = []
+    for epoch in range(4):
+        callback.on_epoch_begin(epoch, {})
+        rates.append(trainer.optimizer.learning_rate)
+    np.testing.assert_allclose(rates, [0.1, 0.1 * 0.5**0.5, 0.05, 0.05 * 0.5**0.5], rtol=1e-15)
+
+
+def test_learning_rate_scheduler_prints_what_keras_prints(capsys):
+    callback = LearningRateScheduler(lambda epoch: 0.25, verbose=1)
+    callback.set_trainer(fake_trainer())
+    callback.on_epoch_begin(0, {})
+    assert capsys.readouterr().out == "\nEpoch 1: LearningRateScheduler setting learning rate to 0.25.\n"
+
+
+@pytest.mark.parametrize("returned", [-0.1, 0.0, math.inf, "0.1", None, True])
+def test_learning_rate_scheduler_refuses_a_bad_rate(returned):
+    callback = LearningRateScheduler(lambda epoch: returned)
+    callback.set_trainer(fake_trainer())
+    with pytest.raises(ValueError, match="schedule must return a finite number > 0.*epoch 0"):
+        callback.on_epoch_begin(0, {})
+
+
+@pytest.mark.parametrize("callback", [LearningRateScheduler(lambda epoch: 0.1), ReduceLROnPlateau()])
+def test_callbacks_refuse_an_optimizer_with_a_schedule(callback):
+    callback.set_trainer(SimpleNamespace(optimizer=SGD(ExponentialDecay(0.1, 10, 0.5)), model=None))
+    with pytest.raises(ValueError, match="is a schedule.*overwrite each other"):
+        callback.on_train_begin({})
+
+
+@pytest.mark.parametrize("make, argument", [
+    (lambda: LearningRateScheduler(0.1), "schedule"),
+    (lambda: LearningRateScheduler(lambda epoch: 0.1, verbose=-1), "verbose"),
+    (lambda: ReduceLROnPlateau(monitor=""), "monitor"),
+    (lambda: ReduceLROnPlateau(factor=1.0), "factor"),
+    (lambda: ReduceLROnPlateau(factor=0.0), "factor"),
+    (lambda: ReduceLROnPlateau(patience=-1), "patience"),
+    (lambda: ReduceLROnPlateau(patience=1.5), "patience"),
+    (lambda: ReduceLROnPlateau(mode="minimum"), "mode"),
+    (lambda: ReduceLROnPlateau(min_delta=-1e-4), "min_delta"),
+    (lambda: ReduceLROnPlateau(cooldown=-2), "cooldown"),
+    (lambda: ReduceLROnPlateau(min_lr=-0.1), "min_lr"),
+])
+def test_bad_callback_arguments_are_named(make, argument):
+    with pytest.raises(ValueError, match=argument):
+        make()
+
+
+# ---------------------------------------------------------------------------------------
+# With the real trainer
+
+
+def test_the_trainer_logs_the_scheduled_rate_of_each_epoch():
+    x, y = make_linear_data(n=40, seed=0)
+    callback = LearningRateScheduler(lambda epoch: 0.01 / (1 + epoch))
+    history = Trainer(MSE(), SGD(0.5), callbacks=[callback]).fit(Linear(), x, y, epochs=5, batch_size=20)
+    assert history.history["learning_rate"] == [0.01 / (1 + epoch) for epoch in range(5)]
+    assert history.step_history["learning_rate"] == [0.01 / (1 + step // 2) for step in range(10)]
+
+
+def plateau_run(tmp_path, resume_from=None, checkpoint_epoch=None):
+    """SGD on lines with ReduceLROnPlateau on a validation loss that stalls at the noise."""
+    x, y = make_linear_data(n=64, noise=0.5, seed=0)
+    validation = make_linear_data(n=64, noise=0.5, seed=1)
+    reduce = ReduceLROnPlateau(factor=0.5, patience=2, cooldown=1, min_delta=1e-3)
+
+    def save(epoch, logs):
+        if epoch == checkpoint_epoch:
+            trainer.save_checkpoint(tmp_path / "run.ckpt")
+
+    trainer = Trainer(MSE(), SGD(0.01, momentum=0.5), callbacks=[reduce, LambdaCallback(on_epoch_end=save)])
+    history = trainer.fit(Linear(), x, y, epochs=40, batch_size=16, validation_data=validation, seed=0,
+                          resume_from=resume_from)
+    return history, reduce
+
+
+def test_reduce_lr_on_plateau_in_a_run_and_after_a_resume(tmp_path):
+    history, reduce = plateau_run(tmp_path, checkpoint_epoch=14)
+    rates = history.history["learning_rate"]
+    assert rates[0] == 0.01 and len(set(rates)) > 2  # it did reduce, more than once
+
+    resumed_history, resumed = plateau_run(tmp_path, resume_from=tmp_path / "run.ckpt", checkpoint_epoch=-1)
+    assert resumed_history.history == history.history
+    assert resumed.get_state() == reduce.get_state()
