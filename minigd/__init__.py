@@ -14,12 +14,14 @@ from .callbacks import (
     EarlyStopping,
     History,
     LambdaCallback,
+    ModelCheckpoint,
     ProgressBar,
     StepLogger,
 )
-from .checkpoints import ModelCheckpoint
+
 from .data import DataFileError, make_linear_data, read_csv
 from .divergence import DivergenceError, stable_learning_rate
+from .formatting import format_params, format_value
 from .gradients import (
     AnalyticGradients,
     GradientCheck,
@@ -58,6 +60,8 @@ __all__ = [
     "TapeGradients",
     "Trainer",
     "check_gradients",
+    "format_params",
+    "format_value",
     "make_linear_data",
     "read_csv",
     "stable_learning_rate",

@@ -1,0 +1,162 @@
+"""The callback base class and ``CallbackList``, the one place the trainer calls hooks."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # only for type hints; avoids a circular import
+    from ..models import Model
+    from ..trainer import Trainer
+
+Logs = dict[str, float]
+
+#: Every hook the trainer calls, in the order a run first reaches them.
+HOOKS = ("on_train_begin", "on_epoch_begin", "on_step_begin", "on_step_end", "on_epoch_end",
+         "on_train_end")
+
+#: Keras hook names minigd never calls, with the minigd hook to use instead (None: no such event).
+KERAS_ONLY_HOOKS = {
+    "on_batch_begin": "on_step_begin", "on_batch_end": "on_step_end",
+    "on_train_batch_begin": "on_step_begin", "on_train_batch_end": "on_step_end",
+    "on_test_begin": None, "on_test_end": None, "on_test_batch_begin": None,
+    "on_test_batch_end": None, "on_predict_begin": None, "on_predict_end": None,
+    "on_predict_batch_begin": None, "on_predict_batch_end": None,
+}
+
+
+class Callback:
+    """Base class: every hook does nothing. Override the ones you need.
+
+    Before ``on_train_begin`` the trainer sets ``self.trainer`` and ``self.model``. A
+    callback ends the run by setting ``self.trainer.stop_training = True``.
+
+    A callback that keeps state across steps (a counter, a best value) should also
+    override ``get_state`` and ``set_state``, so that a checkpoint resumes it exactly.
+
+    Examples:
+        >>> import minigd as mg
+        >>> class CountSteps(mg.Callback):
+        ...     def on_train_begin(self, logs):
+        ...         self.count = 0
+        ...     def on_step_end(self, step, logs):
+        ...         self.count += 1
+        >>> counter = CountSteps()
+        >>> x, y = mg.make_linear_data(n=10, seed=0)
+        >>> _ = mg.Trainer(mg.MSE(), mg.SGD(), callbacks=[counter]).fit(mg.Linear(), x, y, steps=7)
+        >>> counter.count
+        7
+    """
+
+    trainer: Trainer | None = None
+    model: Model | None = None
+
+    def set_trainer(self, trainer: Trainer) -> None:
+        """Called by the trainer before ``on_train_begin``."""
+        self.trainer = trainer
+        self.model = trainer.model
+
+    def on_train_begin(self, logs: Logs) -> None: ...
+    def on_epoch_begin(self, epoch: int, logs: Logs) -> None: ...
+    def on_step_begin(self, step: int, logs: Logs) -> None: ...
+    def on_step_end(self, step: int, logs: Logs) -> None: ...
+    def on_epoch_end(self, epoch: int, logs: Logs) -> None: ...
+    def on_train_end(self, logs: Logs) -> None: ...
+
+    def get_state(self) -> dict[str, Any]:
+        """What this callback needs to resume exactly, for checkpoints (numbers, strings,
+        lists, dicts and numpy arrays). Empty by default: a stateless callback."""
+        return {}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Restore what ``get_state`` returned. Called after ``on_train_begin`` on resume."""
+
+
+class CallbackList:
+    """Calls every callback's hooks, in order, the History first.
+
+    A hook that a callback leaves as :class:`Callback`'s empty method is skipped, so a
+    callback that does nothing on a step costs nothing on that step.
+
+    Args:
+        callbacks: the user's callbacks, in the order given.
+        trainer: set on every callback before the run.
+        history: the run's record; called before every other callback, so that they
+            see it up to date.
+    """
+
+    def __init__(self, callbacks: Iterable[Callback], trainer: Trainer, history: Callback) -> None:
+        self.callbacks = [history, *(c for c in callbacks if c is not history)]
+        for callback in self.callbacks:
+            callback.set_trainer(trainer)
+            _warn_about_keras_hooks(callback)
+        self._methods = {hook: [getattr(c, hook) for c in self.callbacks if _overrides(c, hook)]
+                         for hook in HOOKS}
+
+    def on_train_begin(self, logs: Logs) -> None:
+        for method in self._methods["on_train_begin"]:
+            method(logs)
+
+    def on_epoch_begin(self, epoch: int, logs: Logs) -> None:
+        for method in self._methods["on_epoch_begin"]:
+            method(epoch, logs)
+
+    def on_step_begin(self, step: int, logs: Logs) -> None:
+        for method in self._methods["on_step_begin"]:
+            method(step, logs)
+
+    def on_step_end(self, step: int, logs: Logs) -> None:
+        for method in self._methods["on_step_end"]:
+            method(step, logs)
+
+    def on_epoch_end(self, epoch: int, logs: Logs) -> None:
+        for method in self._methods["on_epoch_end"]:
+            method(epoch, logs)
+
+    def on_train_end(self, logs: Logs) -> None:
+        """Every callback's ``on_train_end`` runs, even if an earlier one raises."""
+        errors = []
+        for method in self._methods["on_train_end"]:
+            try:
+                method(logs)
+            except Exception as error:  # close every file and bar first, then report
+                errors.append(error)
+        if errors:
+            raise errors[0]
+
+    def get_state(self) -> list[dict[str, Any]]:
+        """Each callback's class name and state, in order."""
+        return [{"class": type(c).__name__, "state": c.get_state()} for c in self.callbacks]
+
+    def set_state(self, states: list[dict[str, Any]]) -> None:
+        """Restore ``get_state``'s result into the callbacks that keep state.
+
+        Those (the ones whose ``get_state()`` is not empty) must be of the same classes,
+        in the same order, as when the checkpoint was written; stateless ones such as
+        StepLogger may come and go.
+        """
+        saved = [entry for entry in states if entry["state"]]
+        stateful = [callback for callback in self.callbacks if callback.get_state()]
+        saved_names = [entry["class"] for entry in saved]
+        names = [type(callback).__name__ for callback in stateful]
+        if saved_names != names:
+            raise ValueError(f"the checkpoint was written with the callbacks {saved_names} (those that "
+                             f"keep state); this run has {names}. Attach the same ones, in the same "
+                             "order, to resume.")
+        for callback, entry in zip(stateful, saved):
+            callback.set_state(entry["state"])
+
+
+def _overrides(callback: Callback, hook: str) -> bool:
+    method = getattr(callback, hook)
+    # bound methods carry __func__; a function stored on the instance (LambdaCallback) does not
+    return getattr(method, "__func__", None) is not getattr(Callback, hook)
+
+
+def _warn_about_keras_hooks(callback: Callback) -> None:
+    for name, instead in KERAS_ONLY_HOOKS.items():
+        if callable(getattr(callback, name, None)):
+            advice = f"name it {instead!r}" if instead else "minigd has no such event"
+            warnings.warn(f"{type(callback).__name__}.{name} is a Keras hook that minigd never "
+                          f"calls; {advice}.", UserWarning, stacklevel=4)

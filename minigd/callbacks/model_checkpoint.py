@@ -1,0 +1,75 @@
+"""ModelCheckpoint: save the run as it goes."""
+
+from __future__ import annotations
+
+import math
+import os
+
+from .._validation import check_positive_int
+from .base import Callback
+
+
+class ModelCheckpoint(Callback):
+    """Saves the run as it goes, atomically, so a crash never costs more than ``every`` steps.
+
+    Args:
+        path: file to write; may contain ``{step}`` and ``{epoch}`` (e.g.
+            ``"run-{step}.npz"``) to keep one file per save.
+        every: save every ``every`` steps; None saves at the end of every epoch.
+        save_best_only: save only when ``monitor`` improved (went down) since the last save.
+        monitor: the logs key to watch: ``"loss"`` (step or epoch logs) or ``"val_loss"``
+            (epoch logs, so with ``every=None``).
+        save_weights_only: write the model's weights only (``model.load_weights`` reads
+            them) instead of a full trainer checkpoint (``fit(..., resume_from=path)``).
+
+    Examples:
+        >>> import minigd as mg
+        >>> checkpoint = mg.ModelCheckpoint("run-{step}.npz", every=100)   # writes nothing yet
+        >>> checkpoint.every
+        100
+    """
+
+    def __init__(self, path: str | os.PathLike, every: int | None = None, save_best_only: bool = False,
+                 monitor: str = "loss", save_weights_only: bool = False) -> None:
+        self.path = os.fspath(path)
+        self.every = check_positive_int(every, "every", allow_none=True)
+        self.save_best_only = save_best_only
+        self.monitor = monitor
+        self.save_weights_only = save_weights_only
+        self.best = math.inf
+        self.saved: list[str] = []  # the paths written, in order
+
+    def on_train_begin(self, logs):
+        self.best = math.inf
+        self.saved = []
+
+    def get_state(self):
+        return {"best": self.best, "saved": self.saved}
+
+    def set_state(self, state):
+        self.best, self.saved = state["best"], list(state["saved"])
+
+    def on_step_end(self, step, logs):
+        if self.every is not None and (step + 1) % self.every == 0:
+            self._save(logs)
+
+    def on_epoch_end(self, epoch, logs):
+        if self.every is None:
+            self._save(logs)
+
+    def _save(self, logs) -> None:
+        if self.save_best_only:
+            if self.monitor not in logs:
+                raise ValueError(
+                    f"ModelCheckpoint monitor={self.monitor!r} is not in the logs {sorted(logs)}; "
+                    "'val_loss' needs validation_data and every=None."
+                )
+            if not logs[self.monitor] < self.best:
+                return
+            self.best = logs[self.monitor]
+        path = self.path.format(step=self.trainer.step, epoch=self.trainer.epoch)
+        if self.save_weights_only:
+            self.model.save_weights(path)
+        else:
+            self.trainer.save_checkpoint(path)
+        self.saved.append(path)
