@@ -54,7 +54,10 @@ def as_data_array(value, name: str) -> np.ndarray:
 
 
 def check_xy(x, y, x_name: str = "x", y_name: str = "y") -> tuple[np.ndarray, np.ndarray]:
-    """Validate a pair of inputs/targets: x of shape (n,) or (n, d), y of shape (n,)."""
+    """Validate inputs and targets: x of shape (n,) or (n, d), y of shape (n,) or (n, k).
+
+    A column of targets, shape (n, 1), becomes shape (n,): a common, harmless form.
+    """
     x = as_data_array(x, x_name)
     y = as_data_array(y, y_name)
     if x.ndim not in (1, 2):
@@ -62,15 +65,93 @@ def check_xy(x, y, x_name: str = "x", y_name: str = "y") -> tuple[np.ndarray, np
             f"{x_name} has shape {x.shape}: expected (n,) for one feature or (n, d) for d features."
         )
     if y.ndim == 2 and y.shape[1] == 1:
-        y = y[:, 0]  # a column vector of targets is a common, harmless form
-    if y.ndim != 1:
-        raise ValueError(f"{y_name} has shape {y.shape}: expected (n,), one target per example.")
+        y = y[:, 0]
+    if y.ndim not in (1, 2):
+        raise ValueError(f"{y_name} has shape {y.shape}: expected (n,) or (n, k), one row per example.")
     if len(x) != len(y):
         raise ValueError(
             f"{x_name} and {y_name} have different lengths ({len(x)} and {len(y)}): "
             "each example needs exactly one target."
         )
     return x, y
+
+
+def check_validation_data(validation_data, model) -> tuple[np.ndarray, np.ndarray]:
+    """``(x_val, y_val)`` checked like the training data, and against the model's inputs."""
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+        raise ValueError(
+            f"validation_data must be a pair (x_val, y_val), got {type(validation_data).__name__}."
+        )
+    x_val, y_val = check_xy(*validation_data, x_name="validation_data x", y_name="validation_data y")
+    model.check_input(x_val)
+    return x_val, y_val
+
+
+def check_model_contract(model, loss, x: np.ndarray, y: np.ndarray) -> None:
+    """Check, once before training, what every step relies on; ValueError if it does not hold.
+
+    * the model has parameters and takes ``x``;
+    * ``forward`` returns one prediction per example, which the loss accepts with ``y``;
+    * ``forward`` computes with its ``params`` argument, not with ``self.params`` (which
+      would make "numeric" gradients all 0 and the run silently stand still).
+
+    Args:
+        model: the model, built.
+        loss: the loss it will train with.
+        x: one batch of inputs.
+        y: their targets.
+    """
+    name = type(model).__name__
+    if not model.params:
+        raise ValueError(
+            f"{name} has no parameters to train: declare them with "
+            "super().__init__(name=initial_value, ...) or self.add_param(name, value)."
+        )
+    model.check_input(x)
+    y_pred = _forward(model, dict(model.params), x)
+    if y_pred.ndim == 0 or len(y_pred) != len(x):
+        raise ValueError(
+            f"{name}.forward returned shape {y_pred.shape} for x of shape {x.shape}: it must "
+            f"return one prediction per example, shape ({len(x)},) or ({len(x)}, k)."
+        )
+    try:
+        loss(y, y_pred)
+    except ValueError as error:
+        raise ValueError(f"{type(loss).__name__} cannot compare y of shape {y.shape} with "
+                         f"{name}'s predictions of shape {y_pred.shape}: {error}") from None
+    for param in model.params:
+        _check_forward_uses(model, param, x, y_pred)
+
+
+def _forward(model, params, x) -> np.ndarray:
+    try:
+        return np.asarray(model.forward(params, x), dtype=np.float64)
+    except Exception as error:  # a user's forward: say whose it is and on what it failed
+        raise ValueError(f"{type(model).__name__}.forward failed on x of shape {x.shape} with its "
+                         f"parameters {_shapes(params)}: {type(error).__name__}: {error}") from error
+
+
+def _check_forward_uses(model, param: str, x: np.ndarray, y_pred: np.ndarray) -> None:
+    """Raise if the predictions follow ``self.params[param]`` instead of the ``params`` argument."""
+    original = model.params[param]
+    moved = original + 0.5 + 0.25 * np.abs(original)  # moves every element, whatever its value
+    if not np.array_equal(_forward(model, {**model.params, param: moved}, x), y_pred):
+        return  # the argument matters: as it should
+    try:
+        model.params[param] = moved
+        follows_self = not np.array_equal(_forward(model, dict(model.params, **{param: original}), x), y_pred)
+    finally:
+        model.params[param] = original
+    if follows_self:
+        raise ValueError(
+            f"{type(model).__name__}.forward reads self.params[{param!r}] instead of its params "
+            f"argument: write params[{param!r}]. Gradient providers pass changed or traced "
+            "parameters through that argument."
+        )
+
+
+def _shapes(params) -> str:
+    return "{" + ", ".join(f"{name!r}: shape {np.shape(value)}" for name, value in params.items()) + "}"
 
 
 def check_positive_int(value, name: str, *, allow_none: bool = False) -> int | None:

@@ -1,154 +1,130 @@
-"""Saving work safely: atomic .npz files, trainer checkpoints, and the ModelCheckpoint callback.
+"""The two files minigd saves: model weights, and trainer checkpoints that resume a run.
 
-Two kinds of file, both plain ``.npz`` archives read without pickle:
+Both are ``.npz`` archives written by :func:`minigd.files.write_archive`: atomic, read
+without pickle, and declaring their kind, so neither is mistaken for the other.
 
 * weights (``model.save_weights``): one array per parameter name;
-* trainer checkpoints (``trainer.save_checkpoint``, ``ModelCheckpoint``): the parameters
-  under ``param/<name>``, the optimizer's state under ``optimizer/<name>``, and the
-  trainer's position (step, epoch, shuffling generator, history) as JSON under
-  ``trainer``. ``model.load_weights`` reads either kind.
-
-Every write goes to a temporary file in the same folder, which is then renamed over the
-target: a crash mid-write leaves the previous file as it was.
+* trainer checkpoints (``trainer.save_checkpoint``, ``ModelCheckpoint``): everything a
+  run depends on, as a tree of dicts and lists. Its arrays (parameters, optimizer
+  slots, a callback's saved weights) are stored as arrays named by their place in the
+  tree, e.g. ``params/w`` or ``optimizer_state/velocity/w``; everything else (counters,
+  generator state, history, fingerprint) is JSON in the member ``tree``, where floats
+  are written with ``repr`` and so read back bit for bit.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import math
 import os
-import tempfile
-import zipfile
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
-from ._validation import check_positive_int
-from .callbacks import Callback
+from .files import read_archive, write_archive
 
-FORMAT = "minigd-checkpoint-1"
+WEIGHTS = "minigd-weights"
+CHECKPOINT = "minigd-checkpoint"
 
 
-def atomic_savez(path, arrays: Mapping[str, np.ndarray]) -> None:
-    """``np.savez`` to ``path`` through a temporary file in the same folder, then rename."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".minigd-", suffix=".tmp")
+def save_weights(path: str | os.PathLike, params: Mapping[str, np.ndarray]) -> None:
+    """Write parameters to a weights file, atomically."""
+    write_archive(path, params, WEIGHTS)
+
+
+def load_weights(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """The parameters in a weights file or in a trainer checkpoint."""
+    arrays = read_archive(path, (WEIGHTS, CHECKPOINT))
+    if "tree" not in arrays:
+        return arrays
+    return unpack(json.loads(str(arrays.pop("tree"))), arrays)["params"]
+
+
+def write_checkpoint(path: str | os.PathLike, content: Mapping[str, Any]) -> None:
+    """Write a trainer checkpoint: a tree of dicts, lists, numbers, strings and arrays."""
+    arrays: dict[str, np.ndarray] = {}
+    tree = pack(content, arrays, "")
+    arrays["tree"] = np.array(json.dumps(tree))
+    write_archive(path, arrays, CHECKPOINT)
+
+
+def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """The tree that :func:`write_checkpoint` wrote, arrays in place."""
+    arrays = read_archive(path, CHECKPOINT)
     try:
-        with os.fdopen(handle, "wb") as file:
-            np.savez(file, **arrays)  # a file object: numpy adds no ".npz" suffix
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)  # atomic on POSIX and Windows
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+        tree = json.loads(str(arrays.pop("tree")))
+    except (KeyError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path}: the trainer state is damaged ({error!r}).") from None
+    return unpack(tree, arrays)
 
 
-def load_npz(path) -> dict[str, np.ndarray]:
-    """Every array of a .npz file, without pickle; a damaged file gives ValueError."""
-    path = os.fspath(path)
-    try:
-        archive = np.load(path, allow_pickle=False)
-        if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise ValueError("it holds a single array, not named parameters")
-        with archive:
-            return {name: archive[name] for name in archive.files}
-    except FileNotFoundError:
-        raise
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as error:
-        raise ValueError(f"{path} is not a readable minigd .npz file: {error}") from error
+def pack(value: Any, arrays: dict[str, np.ndarray], where: str) -> Any:
+    """``value`` as JSON-able data; its arrays go into ``arrays``, named by where they sit.
+
+    Examples:
+        >>> arrays = {}
+        >>> pack({"w": np.array(2.0), "step": 3}, arrays, "")
+        {'w': {'__array__': 'w'}, 'step': 3}
+        >>> arrays
+        {'w': array(2.)}
+    """
+    if isinstance(value, np.ndarray):
+        arrays[where] = value
+        return {"__array__": where}
+    if isinstance(value, Mapping):
+        return {str(key): pack(item, arrays, f"{where}/{key}" if where else str(key))
+                for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [pack(item, arrays, f"{where}/{index}") for index, item in enumerate(value)]
+    if isinstance(value, np.generic):  # a numpy scalar: a plain number in JSON
+        return value.item()
+    return value
 
 
-def weights_in(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The model parameters in a weights file or a trainer checkpoint."""
-    if "trainer" not in arrays:
-        return dict(arrays)
-    return {name[len("param/"):]: value for name, value in arrays.items() if name.startswith("param/")}
+def unpack(value: Any, arrays: Mapping[str, np.ndarray]) -> Any:
+    """The inverse of :func:`pack`."""
+    if isinstance(value, dict):
+        if set(value) == {"__array__"}:
+            return arrays[value["__array__"]]
+        return {key: unpack(item, arrays) for key, item in value.items()}
+    if isinstance(value, list):
+        return [unpack(item, arrays) for item in value]
+    return value
 
 
-def write_checkpoint(path, params: Mapping, optimizer_state: Mapping, state: Mapping) -> None:
-    """Write a trainer checkpoint (see the module docstring for the layout)."""
-    arrays = {f"param/{name}": value for name, value in params.items()}
-    arrays.update({f"optimizer/{name}": value for name, value in optimizer_state.items()})
-    # json writes floats with repr, which reads back bit for bit
-    arrays["trainer"] = np.array(json.dumps({"format": FORMAT, **state}, default=float))
-    atomic_savez(path, arrays)
+class RunFingerprint:
+    """What a checkpoint's run was: its data, model, loss, optimizer and options.
 
-
-def read_checkpoint(path) -> tuple[dict, dict, dict]:
-    """``(params, optimizer_state, trainer_state)`` from a trainer checkpoint."""
-    arrays = load_npz(path)
-    if "trainer" not in arrays:
-        raise ValueError(
-            f"{path} holds model weights only, not a trainer checkpoint: resume needs a file "
-            "from trainer.save_checkpoint or ModelCheckpoint(save_weights_only=False)."
-        )
-    try:
-        state = json.loads(str(arrays["trainer"]))
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path}: the trainer state is damaged ({error}).") from error
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a {FORMAT} file.")
-    optimizer_state = {name[len("optimizer/"):]: value for name, value in arrays.items()
-                       if name.startswith("optimizer/")}
-    return weights_in(arrays), optimizer_state, state
-
-
-class ModelCheckpoint(Callback):
-    """Saves the run as it goes, atomically, so a crash never costs more than ``every`` steps.
-
-    Args:
-        path: file to write; may contain ``{step}`` and ``{epoch}`` (e.g.
-            ``"run-{step}.npz"``) to keep one file per save.
-        every: save every ``every`` steps; None saves at the end of every epoch.
-        save_best_only: save only when ``monitor`` improved (went down) since the last save.
-        monitor: the logs key to watch: ``"loss"`` (step or epoch logs) or ``"val_loss"``
-            (epoch logs, so with ``every=None``).
-        save_weights_only: write the model's weights only (``model.load_weights`` reads
-            them) instead of a full trainer checkpoint (``fit(..., resume_from=path)``).
-
-    Example:
-        >>> checkpoint = ModelCheckpoint("run-{step}.npz", every=100)   # writes nothing yet
-        >>> checkpoint.every
-        100
+    Taken when a fit starts (before callbacks change, say, the learning rate); the data's
+    hash is computed only when a checkpoint is written or read.
     """
 
-    def __init__(self, path: str | os.PathLike, every: int | None = None, save_best_only: bool = False,
-                 monitor: str = "loss", save_weights_only: bool = False) -> None:
-        self.path = os.fspath(path)
-        self.every = check_positive_int(every, "every", allow_none=True)
-        self.save_best_only = save_best_only
-        self.monitor = monitor
-        self.save_weights_only = save_weights_only
-        self.best = math.inf
-        self.saved: list[str] = []  # the paths written, in order
+    def __init__(self, model, loss, optimizer, plan, x: np.ndarray, y: np.ndarray) -> None:
+        self._data = (x, y)
+        self._hash: str | None = None
+        self._options = {
+            "examples": len(y), "batch_size": plan.batch_size, "shuffle": plan.shuffle,
+            "model": type(model).__name__,
+            "parameters": {name: list(np.shape(value)) for name, value in model.params.items()},
+            "loss": repr(loss), "optimizer": repr(optimizer),
+        }
 
-    def on_train_begin(self, logs):
-        self.best = math.inf
+    def value(self) -> dict[str, Any]:
+        if self._hash is None:
+            digest = hashlib.sha256()
+            for array in self._data:
+                digest.update(repr(array.shape).encode())
+                digest.update(np.ascontiguousarray(array).data)
+            self._hash = digest.hexdigest()[:32]
+        return {"data": self._hash, **self._options}
 
-    def on_step_end(self, step, logs):
-        if self.every is not None and (step + 1) % self.every == 0:
-            self._save(logs)
-
-    def on_epoch_end(self, epoch, logs):
-        if self.every is None:
-            self._save(logs)
-
-    def _save(self, logs) -> None:
-        if self.save_best_only:
-            if self.monitor not in logs:
-                raise ValueError(
-                    f"ModelCheckpoint monitor={self.monitor!r} is not in the logs {sorted(logs)}; "
-                    "'val_loss' needs validation_data and every=None."
-                )
-            if not logs[self.monitor] < self.best:
-                return
-            self.best = logs[self.monitor]
-        path = self.path.format(step=self.trainer.step, epoch=self.trainer.epoch)
-        if self.save_weights_only:
-            self.model.save_weights(path)
-        else:
-            self.trainer.save_checkpoint(path)
-        self.saved.append(path)
+    def check(self, saved: Mapping[str, Any], path) -> None:
+        """ValueError naming every difference between ``saved`` and this run."""
+        current = self.value()
+        differences = [f"{key}: {saved.get(key)!r} there, {current[key]!r} here"
+                       for key in current if saved.get(key) != current[key]]
+        if differences:
+            raise ValueError(f"{path} comes from a different run, so this one cannot continue it ("
+                             + "; ".join(differences) + "). Resume with the same data, loss, optimizer, "
+                             "batch_size and shuffle.")

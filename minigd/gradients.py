@@ -15,8 +15,10 @@ is the loss and its gradient with respect to every parameter? Anything with a
 
 from __future__ import annotations
 
+import html
+import importlib.util
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -24,6 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._validation import check_real, check_xy
+from .formatting import format_value
 from .losses import Loss
 from .models import Model, Params
 from .tape import TapeGradients
@@ -38,9 +41,9 @@ class GradientProvider(Protocol):
     parameter name. It must not change ``params`` or the model.
 
     Optionally, a provider may also define ``train_step_for(model, loss, optimizer,
-    x_shape)``, returning None or a function ``(params, x, y) -> (loss, new_params)``
-    that does the optimizer's update as well; ``Trainer`` then uses it for every step
-    (the compiled :class:`TapeGradients` does, to stay inside TensorFlow).
+    x_shape, y_shape)``, returning None or a *step function* (see :func:`train_step_for`)
+    that runs the optimizer's own ``update`` as well; ``Trainer`` then uses it for every
+    step (the compiled :class:`TapeGradients` does, to stay inside TensorFlow).
     """
 
     name: str
@@ -113,6 +116,56 @@ class NumericGradients:
         return f"NumericGradients(epsilon={self.epsilon})"
 
 
+StepFunction = Callable[..., tuple[float, Params, dict]]
+
+
+def train_step_for(provider: GradientProvider, model: Model, loss: Loss, optimizer,
+                   x_shape: tuple[int, ...], y_shape: tuple[int, ...]) -> StepFunction:
+    """The function the trainer calls for every step: data -> loss -> gradient -> update.
+
+    It has the form ``step(params, state, x, y, learning_rate) -> (loss, new_params,
+    new_state)``, computes the loss at ``params`` and the optimizer's update, and
+    changes nothing: the trainer decides whether to put the result in place. A provider
+    may supply its own (``provider.train_step_for``, e.g. the compiled tape); otherwise
+    it is ``provider.value_and_grad`` followed by ``optimizer.update``. The gradients'
+    names and shapes are checked on the first call.
+    """
+    make_own = getattr(provider, "train_step_for", None)
+    own = make_own(model, loss, optimizer, x_shape, y_shape) if make_own is not None else None
+    if own is not None:
+        return own
+    checked = False
+
+    def step(params, state, x, y, learning_rate):
+        nonlocal checked
+        value, grads = provider.value_and_grad(model, loss, params, x, y)
+        if not checked:  # once: a backward that forgets to sum would reshape a parameter
+            check_gradient_shapes(provider, params, grads)
+            checked = True
+        new_params, new_state = optimizer.update(grads, state, params, learning_rate)
+        # parameters stay float64 arrays (0-d for scalars); numpy returns scalars for 0-d maths
+        return value, {name: np.asarray(value) for name, value in new_params.items()}, new_state
+
+    return step
+
+
+def check_gradient_shapes(provider, params: Mapping[str, np.ndarray], grads: Mapping) -> None:
+    """ValueError unless ``grads`` has exactly the parameters' names and shapes."""
+    who = getattr(provider, "name", type(provider).__name__)
+    missing, extra = sorted(set(params) - set(grads)), sorted(set(grads) - set(params))
+    if missing or extra:
+        raise ValueError(f"the {who!r} gradients have the wrong names: missing {missing}, "
+                         f"unexpected {extra}; expected exactly {sorted(params)} (a backward() must "
+                         "return dL/dparam for every parameter).")
+    for name, value in params.items():
+        shape = np.shape(grads[name])
+        if shape != np.shape(value):
+            raise ValueError(
+                f"the {who!r} gradient of parameter {name!r} has shape {shape}, but the parameter "
+                f"has shape {np.shape(value)}: dL/d{name} must have the parameter's shape (did "
+                "backward() forget to sum over the examples?).")
+
+
 PROVIDERS = {"analytic": AnalyticGradients, "tape": TapeGradients, "numeric": NumericGradients}
 
 
@@ -146,13 +199,13 @@ class GradientCheck:
 
     Attributes:
         gradients: provider name -> parameter name -> gradient array.
-        errors: ``"a vs b"`` -> parameter name -> relative error between a's and b's.
+        errors: ``"a vs b"`` -> parameter name -> largest relative error between a's and b's.
         differences: the same pairs -> largest absolute difference ``|a - b|``.
         skipped: provider name -> why it was not run.
         tolerance: largest relative error counted as agreement.
-        atol: an absolute difference this small also counts as agreement. Near a
-            minimum every gradient is almost 0 and the relative error of two tiny
-            numbers is rounding noise, up to 1.
+        atol: gradients no larger than this are *too small to compare*: near a minimum
+            every gradient is almost 0, and the relative error of two tiny numbers is
+            rounding noise, up to 1, whether the derivation is right or wrong.
     """
 
     gradients: dict[str, Params]
@@ -167,35 +220,55 @@ class GradientCheck:
         """The largest relative error over all pairs and parameters."""
         return max((e for pair in self.errors.values() for e in pair.values()), default=0.0)
 
-    def agrees(self, pair: str, name: str) -> bool:
-        """Whether the pair's gradients for ``name`` match (relatively, or absolutely)."""
-        return self.errors[pair][name] <= self.tolerance or self.differences[pair][name] <= self.atol
+    def verdict(self, name: str) -> str:
+        """``"ok"``, ``"MISMATCH"`` or ``"too small"`` (every gradient of ``name`` <= atol)."""
+        if all(np.max(np.abs(grads[name]), initial=0.0) <= self.atol for grads in self.gradients.values()):
+            return "too small"
+        agree = all(self.errors[pair][name] <= self.tolerance or self.differences[pair][name] <= self.atol
+                    for pair in self.errors)
+        return "ok" if agree else "MISMATCH"
 
     @property
     def passed(self) -> bool:
-        """True when every pair agrees on every parameter."""
-        return all(self.agrees(pair, name) for pair in self.errors for name in self.errors[pair])
+        """True when no parameter mismatches and at least one was large enough to compare."""
+        verdicts = [self.verdict(name) for name in self._names()]
+        return "MISMATCH" not in verdicts and "ok" in verdicts
 
-    def __str__(self) -> str:
-        names = list(next(iter(self.gradients.values()), {}))
+    def _names(self) -> list[str]:
+        return list(next(iter(self.gradients.values()), {}))
+
+    def _rows(self) -> list[list[str]]:
         pairs = list(self.errors)
         rows = [["parameter", *(f"{p} grad" for p in self.gradients), *pairs, "verdict"]]
-        for name in names:
-            values = [_short(grads[name]) for grads in self.gradients.values()]
-            errors = [self.errors[pair][name] for pair in pairs]
-            verdict = "ok" if all(self.agrees(pair, name) for pair in pairs) else "MISMATCH"
-            rows.append([name, *values, *(f"{e:.2e}" for e in errors), verdict])
+        for name in self._names():
+            values = [format_value(grads[name], digits=10) for grads in self.gradients.values()]
+            rows.append([name, *values, *(f"{self.errors[pair][name]:.2e}" for pair in pairs),
+                         self.verdict(name)])
+        return rows
+
+    def _notes(self) -> list[str]:
+        notes = [f"({name} skipped: {why})" for name, why in self.skipped.items()]
+        notes.append(f"relative error = |a - b| / (|a| + |b|), largest over the elements; ok means <= "
+                     f"{self.tolerance:g} (or |a - b| <= {self.atol:g})")
+        if any(self.verdict(name) == "too small" for name in self._names()):
+            notes.append(f"too small: every gradient is <= {self.atol:g}, so rounding noise decides "
+                         "the error; check at a point away from the minimum, such as the start.")
+        return notes
+
+    def __str__(self) -> str:
+        rows = self._rows()
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
                  for row in rows]
-        lines += [f"({name} skipped: {why})" for name, why in self.skipped.items()]
-        lines.append(f"relative error = |a - b| / (|a| + |b|); ok means <= {self.tolerance:g} "
-                     f"(or |a - b| <= {self.atol:g}, for gradients that are almost 0)")
-        return "\n".join(lines)
+        return "\n".join(lines + self._notes())
 
-
-def _short(value: np.ndarray) -> str:
-    return f"{float(value):.10g}" if value.ndim == 0 else np.array2string(value, precision=6)
+    def _repr_html_(self) -> str:
+        header, *body = self._rows()
+        cells = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
+                        for row in body)
+        head = "".join(f"<th>{html.escape(cell)}</th>" for cell in header)
+        notes = "".join(f"<p>{html.escape(note)}</p>" for note in self._notes())
+        return f"<table><tr>{head}</tr>{cells}</table>{notes}"
 
 
 def check_gradients(model: Model, loss: Loss, x: ArrayLike, y: ArrayLike,
@@ -204,8 +277,11 @@ def check_gradients(model: Model, loss: Loss, x: ArrayLike, y: ArrayLike,
                     verbose: bool = True) -> GradientCheck:
     """Compute the gradient at the model's current parameters with each provider and compare.
 
-    A model without ``backward`` skips "analytic" (noted in the result) unless it is the
-    only provider asked for.
+    Check at a point where the gradients are clearly not 0, such as the starting point:
+    at a minimum they are rounding noise, and the result says "too small" instead of
+    "ok". A model without ``backward`` skips "analytic", and an install without
+    TensorFlow skips "tape" (both noted in the result); fewer than two distinct
+    providers left to compare is a ValueError.
 
     Args:
         model: the model to differentiate, at its current parameters.
@@ -214,14 +290,14 @@ def check_gradients(model: Model, loss: Loss, x: ArrayLike, y: ArrayLike,
         y: the targets of that batch.
         providers: names or provider objects; every pair is compared.
         tolerance: relative error up to which two gradients count as equal.
-        atol: absolute difference up to which they count as equal too (near a minimum,
-            where gradients are almost 0, only this test is meaningful).
+        atol: absolute difference up to which they count as equal too, and the size up
+            to which gradients are too small to compare.
         verbose: print the table.
 
     Returns:
         A :class:`GradientCheck`; ``result.passed`` is True when every pair agrees.
 
-    Example:
+    Examples:
         >>> import minigd as mg
         >>> x, y = mg.make_linear_data(n=100, seed=0)
         >>> mg.check_gradients(mg.Linear(), mg.MSE(), x, y, providers=("analytic", "numeric"),
@@ -229,15 +305,23 @@ def check_gradients(model: Model, loss: Loss, x: ArrayLike, y: ArrayLike,
         True
     """
     x, y = check_xy(x, y)
+    model.build(x.shape)
     model.check_input(x)
     gradients, skipped = {}, {}
-    # One batch: an eager tape is quicker than tracing a tf.function for a single call.
-    resolved = [TapeGradients(compiled=False) if p == "tape" else get_provider(p) for p in providers]
-    for provider in resolved:
-        if provider.name == "analytic" and not model.has_analytic_gradient and len(providers) > 1:
+    for provider in _providers_to_compare(providers):
+        if provider.name == "analytic" and not model.has_analytic_gradient:
             skipped["analytic"] = f"{type(model).__name__} has no backward()"
             continue
-        gradients[provider.name] = provider.value_and_grad(model, loss, model.params, x, y)[1]
+        if provider.name == "tape" and importlib.util.find_spec("tensorflow") is None:
+            skipped["tape"] = "TensorFlow is not installed: pip install 'minigd[tf]'"
+            continue
+        grads = provider.value_and_grad(model, loss, model.params, x, y)[1]
+        check_gradient_shapes(provider, model.params, grads)
+        gradients[provider.name] = grads
+    if len(gradients) < 2:
+        reasons = "".join(f"; {name} skipped: {why}" for name, why in skipped.items())
+        raise ValueError(f"check_gradients needs two providers to compare, and has {sorted(gradients)}"
+                         f"{reasons}. Ask for two or more of {sorted(PROVIDERS)}.")
     pairs = {f"{a} vs {b}": (gradients[a], gradients[b])
              for a, b in itertools.combinations(gradients, 2)}
     errors = {pair: {name: relative_error(a[name], b[name]) for name in model.params}
@@ -248,3 +332,17 @@ def check_gradients(model: Model, loss: Loss, x: ArrayLike, y: ArrayLike,
     if verbose:
         print(result)
     return result
+
+
+def _providers_to_compare(providers) -> list:
+    """Distinct providers; the tape runs eagerly here, which is quicker than tracing for one call."""
+    if isinstance(providers, str):
+        providers = [providers]
+    resolved, names = [], set()
+    for provider in providers:
+        provider = TapeGradients(compiled=False, check_installed=False) if provider == "tape" \
+            else get_provider(provider)
+        if provider.name not in names:
+            names.add(provider.name)
+            resolved.append(provider)
+    return resolved

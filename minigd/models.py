@@ -9,7 +9,7 @@ import numpy as np
 
 from . import ops
 from ._validation import as_data_array, check_positive_int
-from .checkpoints import atomic_savez, load_npz, weights_in
+from .formatting import format_params
 from .losses import MSE
 
 Params = dict[str, np.ndarray]
@@ -80,10 +80,22 @@ class Model:
         return type(self).backward is not Model.backward
 
     def __call__(self, x):
-        """Predict with the current parameters: ``model(x) == model.forward(model.params, x)``."""
+        """Predict with the current parameters: ``model(x) == model.forward(model.params, x)``.
+
+        The first call builds the model for ``x``'s shape (see ``build``), as in Keras.
+        """
         x = as_data_array(x, "x")
+        self.build(x.shape)
         self.check_input(x)
         return self.forward(self.params, x)
+
+    def build(self, input_shape: tuple[int, ...]) -> None:
+        """Create parameters whose shapes depend on the inputs' shape, as Keras does.
+
+        ``model(x)``, ``Trainer.fit`` and ``check_gradients`` call it before using the
+        model; it must do nothing once the parameters exist. Models that declare their
+        parameters in ``__init__`` (most) need not override it.
+        """
 
     def check_input(self, x: np.ndarray) -> None:
         """Raise ValueError if ``x`` has a shape this model cannot take. Optional hook."""
@@ -106,18 +118,21 @@ class Model:
         The file is written next to ``path`` under a temporary name and then renamed, so
         a crash mid-write leaves any earlier file at ``path`` intact.
         """
-        atomic_savez(path, self.params)
+        from .checkpoints import save_weights
+
+        save_weights(path, self.params)
 
     def load_weights(self, path: str | os.PathLike) -> None:
         """Load parameters saved by ``save_weights`` (or from a trainer checkpoint).
 
         Names and shapes must match the model's; on any error the model is unchanged.
         """
-        self.set_weights(weights_in(load_npz(path)))
+        from .checkpoints import load_weights
+
+        self.set_weights(load_weights(path))
 
     def __repr__(self) -> str:
-        shown = ", ".join(f"{name}={_format_value(value)}" for name, value in self.params.items())
-        return f"{type(self).__name__}({shown})"
+        return f"{type(self).__name__}({format_params(self.params, separator='=')})"
 
 
 class Linear(Model):
@@ -149,6 +164,8 @@ class Linear(Model):
                 f"w must be a number when features is None, got shape {np.shape(w)}; "
                 "pass features=d for d input features."
             )
+        if np.ndim(b) != 0:
+            raise ValueError(f"b must be a number (one intercept), got shape {np.shape(b)}.")
         self.features = features
         super().__init__(w=w, b=b)
 
@@ -201,10 +218,6 @@ class Linear(Model):
                 + ("" if self.features is not None else "; use Linear(features=d) for d features")
                 + "."
             )
-
-
-def _format_value(value: np.ndarray) -> str:
-    return repr(float(value)) if value.ndim == 0 else np.array2string(value, precision=4)
 
 
 def _check_same_params(expected: Mapping, given: Mapping, source: str) -> None:

@@ -1,23 +1,42 @@
 """Optimizers: how a gradient turns into a parameter update.
 
-Each optimizer is built around a small pure update rule (like optax): numbers in, numbers
-out, no state hidden inside. The rule uses only arithmetic, so it runs on numpy arrays
-and TensorFlow tensors alike and can be tested on its own with hand-computed values.
+Each optimizer is a pure update rule with explicit state, as in optax::
+
+    state = optimizer.init(params)
+    new_params, new_state = optimizer.update(grads, state, params, learning_rate)
+
+Nothing is hidden inside the optimizer object but its hyperparameters, so a rule can be
+tested alone with hand-computed numbers, and the trainer can compute a whole step
+before it puts anything in place. The rules use only arithmetic and :mod:`minigd.ops`,
+so the same code runs on numpy arrays and on TensorFlow tensors (the compiled tape
+runs it inside ``tf.function``).
+
+The state is a dict: ``"iterations"`` (steps taken so far, a float so that it can be a
+float64 tensor too) and one dict of arrays per *slot*, keyed like the parameters, e.g.
+``state["velocity"]["w"]`` for SGD with momentum.
+
+``optimizer.apply_gradients(params, grads)`` is the stateful convenience (Keras's name):
+it keeps a state on the optimizer and returns the new parameters.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import numbers
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
 from ._validation import check_real
 from .ops import Array
 
+State = dict[str, Any]
+LearningRate = float | Callable[[int], float]
+
 
 def sgd_update(param: Array, grad: Array, velocity: Array | None, learning_rate: float,
                momentum: float = 0.0, nesterov: bool = False) -> tuple[Array, Array | None]:
-    """One step of stochastic gradient descent, Keras's formulation. Pure.
+    """One step of stochastic gradient descent for one parameter, Keras's formulation. Pure.
 
     Plain (``momentum == 0``)::
 
@@ -41,7 +60,7 @@ def sgd_update(param: Array, grad: Array, velocity: Array | None, learning_rate:
         tuple: ``(new_param, new_velocity)``, where ``new_velocity`` is ``velocity``
         unchanged (possibly None) for plain SGD.
 
-    Example:
+    Examples:
         >>> sgd_update(1.0, 0.5, None, learning_rate=0.1)
         (0.95, None)
     """
@@ -54,79 +73,144 @@ def sgd_update(param: Array, grad: Array, velocity: Array | None, learning_rate:
 
 
 class Optimizer:
-    """Base class for optimizers.
+    """Base class: hyperparameters, an ``init`` of the state and a pure ``update``.
 
-    ``apply_gradients(params, grads)`` returns the updated parameters as a new dict and
-    keeps whatever state the method needs (e.g. velocities) on the optimizer.
+    A subclass writes ``slots(params)`` (the per-parameter state it needs, at its
+    starting values) and ``update(grads, state, params, learning_rate)``.
+
+    Args:
+        learning_rate: a number > 0, or a schedule: a callable of the step number
+            (``state["iterations"]``) returning the rate, e.g.
+            :class:`minigd.schedules.ExponentialDecay`.
     """
 
-    learning_rate: float
+    def __init__(self, learning_rate: LearningRate) -> None:
+        self.learning_rate = learning_rate
+        self.state: State | None = None  # used only by apply_gradients
+
+    @property
+    def learning_rate(self) -> LearningRate:
+        """The step size: a number, or a schedule (callable of the step). Settable, as in
+        Keras (callbacks such as ``ReduceLROnPlateau`` set it between steps)."""
+        return self._learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value: LearningRate) -> None:
+        if callable(value):
+            self._learning_rate = value
+        else:
+            self._learning_rate = check_real(value, "learning_rate", low=0.0)
+
+    def learning_rate_at(self, iterations: float) -> float:
+        """The rate for the step after ``iterations`` steps: the number, or the schedule's value."""
+        rate = self._learning_rate
+        return float(rate(int(iterations))) if callable(rate) else rate
+
+    def init(self, params: Mapping[str, Array]) -> State:
+        """The state before the first step: no iterations yet, every slot at its start."""
+        return {"iterations": 0.0, **self.slots(params)}
+
+    def slots(self, params: Mapping[str, Array]) -> dict[str, dict[str, np.ndarray]]:
+        """Slot name -> parameter name -> starting array. None by default."""
+        return {}
+
+    def update(self, grads: Mapping[str, Array], state: State, params: Mapping[str, Array],
+               learning_rate: float | Array) -> tuple[dict[str, Array], State]:
+        """New parameters and new state from the gradients. Pure: changes none of its inputs."""
+        raise NotImplementedError(f"{type(self).__name__} must define update(grads, state, params, "
+                                  "learning_rate).")
 
     def apply_gradients(self, params: Mapping[str, np.ndarray],
                         grads: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        raise NotImplementedError(f"{type(self).__name__} must define apply_gradients.")
+        """One step on numpy arrays, keeping the state on the optimizer (Keras's name).
 
-    def get_state(self) -> dict[str, np.ndarray]:
-        """Internal state (e.g. velocities) as named arrays, for checkpoints."""
-        return {}
+        The state starts fresh for parameters of other names or shapes than the last
+        call's. Returns the new parameters as a new dict of float64 arrays.
+        """
+        if self.state is None or not _same_shapes(self.state, params):
+            self.state = self.init(params)
+        learning_rate = self.learning_rate_at(self.state["iterations"])
+        new_params, self.state = self.update(grads, self.state, params, learning_rate)
+        return {name: np.asarray(value, dtype=np.float64) for name, value in new_params.items()}
 
-    def set_state(self, state: Mapping[str, np.ndarray]) -> None:
-        """Restore what ``get_state`` returned."""
+    def get_config(self) -> dict[str, Any]:
+        """The hyperparameters, by name (a schedule shows as its repr)."""
+        config = {name: getattr(self, name) for name in self._hyperparameters()}
+        return {name: value if isinstance(value, (numbers.Number, bool)) else repr(value)
+                for name, value in config.items()}
 
-    def reset(self) -> None:
-        """Forget internal state, as before the first step."""
+    def _hyperparameters(self) -> tuple[str, ...]:
+        return ("learning_rate",)
+
+    def stable_learning_rate(self, lambda_max: float) -> float | None:
+        """The largest stable rate on a quadratic whose Hessian's largest eigenvalue is
+        ``lambda_max``, where this method has such a bound; None where it has none."""
+        return None
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={value}" for name, value in self.get_config().items())
+        return f"{type(self).__name__}({shown})"
 
 
 class SGD(Optimizer):
-    """Gradient descent, optionally with momentum (classic or Nesterov).
+    """Gradient descent, optionally with momentum (classic or Nesterov); see :func:`sgd_update`.
 
-    ``w <- w - learning_rate * dL/dw`` when ``momentum == 0``; see :func:`sgd_update`.
+    ``w <- w - learning_rate * dL/dw`` when ``momentum == 0``.
 
     Args:
-        learning_rate: step size, a finite number > 0.
+        learning_rate: step size, a number > 0 or a schedule.
         momentum: in [0, 1); 0 is plain gradient descent.
         nesterov: use Nesterov's look-ahead form (needs momentum > 0 to differ).
 
-    Example:
+    Examples:
         >>> SGD(learning_rate=0.1).apply_gradients({"w": np.array(1.0)}, {"w": np.array(0.5)})
         {'w': array(0.95)}
+        >>> optimizer = SGD(learning_rate=0.1, momentum=0.9)
+        >>> state = optimizer.init({"w": np.array(1.0)})
+        >>> params, state = optimizer.update({"w": 0.5}, state, {"w": 1.0}, learning_rate=0.1)
+        >>> float(params["w"]), float(state["velocity"]["w"]), state["iterations"]
+        (0.95, -0.05, 1.0)
     """
 
-    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0,
+    def __init__(self, learning_rate: LearningRate = 0.01, momentum: float = 0.0,
                  nesterov: bool = False) -> None:
-        self.learning_rate = check_real(learning_rate, "learning_rate", low=0.0)
+        super().__init__(learning_rate)
         self.momentum = check_real(momentum, "momentum", low=0.0, high=1.0, low_inclusive=True)
         if not isinstance(nesterov, bool):
             raise ValueError(f"nesterov must be True or False, got {nesterov!r}.")
         self.nesterov = nesterov
-        self.velocities: dict[str, np.ndarray] = {}
 
-    def apply_gradients(self, params, grads):
-        learning_rate, momentum, nesterov = self.learning_rate, self.momentum, self.nesterov
-        if not momentum:  # plain gradient descent keeps no state
-            # param[()] is a numpy scalar for a 0-d array (whose arithmetic is ~5x cheaper
-            # than a 0-d array's) and a view of the same array otherwise.
-            return {name: np.asarray(sgd_update(param[()], grads[name], None, learning_rate)[0])
-                    for name, param in params.items()}
-        new_params = {}
+    def slots(self, params):
+        if not self.momentum:  # plain gradient descent keeps no state
+            return {}
+        return {"velocity": {name: np.zeros_like(value, dtype=np.float64) for name, value in params.items()}}
+
+    def update(self, grads, state, params, learning_rate):
+        iterations = state["iterations"] + 1
+        if not self.momentum:
+            return ({name: param - learning_rate * grads[name] for name, param in params.items()},
+                    {"iterations": iterations})
+        new_params, velocities = {}, {}
         for name, param in params.items():
-            velocity = self.velocities.get(name)
-            if velocity is None:
-                velocity = np.zeros_like(param)[()]
-            new_param, self.velocities[name] = sgd_update(param[()], grads[name], velocity,
-                                                          learning_rate, momentum, nesterov)
-            new_params[name] = np.asarray(new_param)  # parameters stay arrays, 0-d for scalars
-        return new_params
+            new_params[name], velocities[name] = sgd_update(
+                param, grads[name], state["velocity"][name], learning_rate, self.momentum, self.nesterov)
+        return new_params, {"iterations": iterations, "velocity": velocities}
 
-    def get_state(self):
-        return {name: np.array(value, dtype=np.float64) for name, value in self.velocities.items()}
+    def _hyperparameters(self):
+        return ("learning_rate", "momentum", "nesterov")
 
-    def set_state(self, state):
-        self.velocities = {name: np.array(value, dtype=np.float64)[()] for name, value in state.items()}
+    def stable_learning_rate(self, lambda_max):
+        """Full-batch descent on a quadratic is stable for ``learning_rate * lambda_max`` below
+        ``2 * (1 + m)`` (classic momentum ``m``; plain when m = 0) or ``2 * (1 + m) / (1 + 2m)``
+        (Nesterov)."""
+        factor = 2.0 * (1.0 + self.momentum)
+        if self.nesterov:
+            factor /= 1.0 + 2.0 * self.momentum
+        return factor / lambda_max
 
-    def reset(self):
-        self.velocities = {}
 
-    def __repr__(self) -> str:
-        return (f"SGD(learning_rate={self.learning_rate}, momentum={self.momentum}, "
-                f"nesterov={self.nesterov})")
+def _same_shapes(state: State, params: Mapping) -> bool:
+    """Whether a state's slots were made for parameters of these names and shapes."""
+    return all(slot.keys() == params.keys()
+               and all(np.shape(slot[name]) == np.shape(params[name]) for name in params)
+               for key, slot in state.items() if key != "iterations")

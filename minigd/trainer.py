@@ -1,31 +1,43 @@
-"""The training loop: batches in, gradients from a provider, updates from an optimizer."""
+"""The training loop: batches in, loss and gradients from a provider, updates from an optimizer.
+
+``Trainer.fit`` reads like the seed article's loop; each piece it calls lives in the
+module named after it: the step (:mod:`minigd.gradients`, :mod:`minigd.optimizers`),
+the divergence guard (:mod:`minigd.divergence`), the counters and shuffling
+(:mod:`minigd.run_state`), the hooks (:class:`minigd.callbacks.CallbackList`), the
+checkpoint file (:mod:`minigd.checkpoints`) and the input checks (``_validation``).
+"""
 
 from __future__ import annotations
 
-import math
 import os
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import check_positive_int, check_xy
-from .callbacks import Callback, History
-from .checkpoints import read_checkpoint, write_checkpoint
-from .divergence import GROWTH_LIMIT, DivergenceError, stable_learning_rate
-from .gradients import GradientProvider, get_provider
-from .losses import MSE, Loss
-from .models import Linear, Model
-from .optimizers import SGD, Optimizer
+from . import checkpoints
+from ._validation import check_model_contract, check_validation_data, check_xy
+from .callbacks import Callback, CallbackList, History
+from .divergence import DivergenceError, DivergenceGuard, data_scale_advice, largest_curvature, \
+    learning_rate_advice
+from .gradients import GradientProvider, get_provider, train_step_for
+from .interrupts import InterruptGuard
+from .losses import Loss
+from .models import Model
+from .optimizers import Optimizer
+from .run_state import RunPlan, RunState, plan_run
+
+Logs = dict[str, float]
 
 
 class Trainer:
     """Fits models by gradient descent, calling callbacks along the way.
 
     One step: take a batch, ask the gradient provider for the loss and ``dL/dparam``,
-    let the optimizer update the parameters (e.g. ``w <- w - learning_rate * dL/dw``).
+    let the optimizer compute the new parameters (e.g. ``w <- w - learning_rate *
+    dL/dw``), check that the run has not diverged, then put the whole step in place.
 
     Args:
         loss: a :class:`~minigd.Loss`, e.g. ``MSE()``.
@@ -37,17 +49,25 @@ class Trainer:
             when the loss becomes NaN/infinite or exceeds a million times
             max(first loss, 1); ``"stop"`` ends the run quietly instead, with a warning,
             and leaves the error in ``trainer.divergence``.
+        metrics: names such as ``"accuracy"`` or ``"mae"`` (Keras's), or callables
+            ``(y_true, y_pred) -> float``; each is computed on the training data after
+            every epoch, and as ``"val_<name>"`` on ``validation_data``.
 
     Attributes:
         model, train_data, validation_data: what the current or last ``fit`` uses.
+        optimizer_state: the optimizer's state (e.g. momentum velocities). It belongs
+            to the model being trained: fitting the same model again continues it, as
+            in Keras; fitting another model starts it afresh.
         stop_training: set it to True (from a callback) to end the run after this step.
+        stop_reason: why the last run ended: ``"completed"``, ``"stopped"``,
+            ``"diverged"``, ``"interrupted"`` or ``"error"``.
         divergence: the :class:`~minigd.DivergenceError` of a run stopped by
             ``on_divergence="stop"``, else None.
         step, epoch: steps and epochs completed so far.
         total_steps: the steps the current or last ``fit`` planned to take.
         history: the :class:`~minigd.History` of the current or last ``fit``.
 
-    Example:
+    Examples:
         >>> import minigd as mg
         >>> x, y = mg.make_linear_data(seed=0)
         >>> trainer = mg.Trainer(mg.MSE(), mg.SGD(learning_rate=0.01))
@@ -57,27 +77,33 @@ class Trainer:
     """
 
     def __init__(self, loss: Loss, optimizer: Optimizer, gradients: str | GradientProvider = "analytic",
-                 callbacks: Sequence[Callback] | None = None, on_divergence: str = "raise") -> None:
+                 callbacks: Sequence[Callback] | None = None, on_divergence: str = "raise",
+                 metrics: Sequence[Any] | None = None) -> None:
         if not isinstance(loss, Loss):
             raise ValueError(f"loss must be a minigd.Loss such as MSE(), got {loss!r}.")
         if not isinstance(optimizer, Optimizer):
             raise ValueError(f"optimizer must be a minigd.Optimizer such as SGD(), got {optimizer!r}.")
-        self.loss = loss
-        self.optimizer = optimizer
-        self.gradients = get_provider(gradients)
-        self.callbacks = _check_callbacks(callbacks)
         if on_divergence not in ("raise", "stop"):
             raise ValueError(f"on_divergence must be 'raise' or 'stop', got {on_divergence!r}.")
-        self.on_divergence = on_divergence
-        self.divergence: DivergenceError | None = None
+        self.loss, self.optimizer, self.on_divergence = loss, optimizer, on_divergence
+        self.gradients = get_provider(gradients)
+        self.callbacks = _check_callbacks(callbacks)
+        self.metrics = _check_metrics(metrics)
         self.model: Model | None = None
+        self.optimizer_state: dict | None = None
         self.train_data: tuple[np.ndarray, np.ndarray] | None = None
         self.validation_data: tuple[np.ndarray, np.ndarray] | None = None
-        self.stop_training = False
-        self.step = 0
-        self.epoch = 0
-        self.total_steps = 0
         self.history: History | None = None
+        self.stop_training = False
+        self.stop_reason: str | None = None
+        self.divergence: DivergenceError | None = None
+        self._run = RunState()
+        self._plan: RunPlan | None = None
+
+    step = property(lambda self: self._run.step, doc="Steps completed in the current or last run.")
+    epoch = property(lambda self: self._run.epoch, doc="Epochs completed in the current or last run.")
+    total_steps = property(lambda self: self._plan.steps if self._plan else 0,
+                           doc="The steps the current or last run planned to take.")
 
     def fit(self, model: Model, x: ArrayLike, y: ArrayLike, *, steps: int | None = None,
             epochs: int | None = None, batch_size: int | None = None, shuffle: bool = True,
@@ -88,254 +114,207 @@ class Trainer:
         Args:
             model: the model to train; its parameters are updated in place.
             x: inputs, shape (n,) or (n, d).
-            y: targets, shape (n,).
+            y: targets, shape (n,) or (n, k).
             steps: optimizer steps to take (the seed's "iterations").
             epochs: passes over the data. Give ``steps``, ``epochs`` or both (the run
                 ends at whichever comes first).
             batch_size: examples per step; None uses all n (full batch, one step per epoch).
             shuffle: draw mini-batches in a new random order each epoch. A full batch is
                 never shuffled: the order of a sum changes nothing but rounding.
-            validation_data: ``(x_val, y_val)``; adds ``val_loss`` to each epoch's logs.
+            validation_data: ``(x_val, y_val)``; adds ``val_loss`` (and ``val_<metric>``)
+                to each epoch's logs.
             seed: seed for the shuffling, so that runs repeat exactly.
             resume_from: a checkpoint written by :meth:`save_checkpoint` (or
-                :class:`~minigd.ModelCheckpoint`) during a run with the same data and
-                ``batch_size``; the run continues from it exactly as if never stopped
-                (``seed`` is then ignored: the shuffling continues from the file).
+                :class:`~minigd.ModelCheckpoint`) during a run with the same data, model,
+                loss, optimizer, callbacks, ``batch_size`` and ``shuffle``; the run
+                continues from it exactly as if never stopped. Anything different is a
+                ValueError that names it.
         """
+        x, y = self._prepare(model, x, y, steps, epochs, batch_size, shuffle, validation_data, seed)
+        callbacks = self._callbacks = CallbackList(self.callbacks, self, self.history)
+        run, plan, logs = self._run, self._plan, {}
+        self._interrupts.install()
+        try:
+            callbacks.on_train_begin(logs)
+            if resume_from is not None:
+                self._resume(resume_from)
+            # Overflow is how divergence begins; the guard reports it in words, so numpy's
+            # own warnings would only add noise.
+            with np.errstate(over="ignore", invalid="ignore"):
+                while self._epoch_to_run():
+                    order = self._begin_epoch(len(y))
+                    while run.batch_start < len(y) and run.step < plan.steps and not self.stop_training:
+                        x_batch, y_batch = _batch(x, y, order, run.batch_start, plan.batch_size)
+                        logs = self._train_step(x_batch, y_batch)
+                    logs = self._end_epoch(logs)
+            self.stop_reason = "stopped" if self.stop_training else "completed"
+        except BaseException as error:
+            self.stop_reason = _stop_reason(error)
+            raise
+        finally:
+            try:
+                callbacks.on_train_end(logs)
+            finally:
+                self._interrupts.uninstall()
+        return self.history
+
+    def _train_step(self, x_batch: np.ndarray, y_batch: np.ndarray) -> Logs:
+        """One step, as the seed writes it: loss and gradient, update, (guard), commit, log."""
+        run, model = self._run, self.model
+        logs: Logs = {"batch_size": len(y_batch)}
+        self._callbacks.on_step_begin(run.step, logs)
+        learning_rate = self.optimizer.learning_rate_at(self.optimizer_state["iterations"])
+        loss, new_params, new_state = self._step(model.params, self.optimizer_state, x_batch, y_batch,
+                                                 learning_rate)
+        logs["loss"], logs["learning_rate"] = loss, learning_rate
+        if not self._guard.accepts(loss, new_params):
+            self._diverged(loss, learning_rate)  # raises, or stops the run with nothing changed
+            return logs
+        with self._interrupts:  # the whole step is put in place, or none of it
+            model.params.update(new_params)
+            self.optimizer_state = new_state
+            run.advance(self._plan.batch_size, len(y_batch), loss)
+            self._in_hook = True
+            self._callbacks.on_step_end(run.step - 1, logs)
+            self._write_requested_checkpoints()
+        return logs
+
+    # -- epochs ---------------------------------------------------------------------------
+
+    def _epoch_to_run(self) -> bool:
+        """Whether to (start or finish) an epoch: one begun and not yet ended always is."""
+        run, plan = self._run, self._plan
+        if run.examples:  # e.g. resumed from a checkpoint taken at an epoch's last step
+            return True
+        return run.epoch < plan.epochs and run.step < plan.steps and not self.stop_training
+
+    def _begin_epoch(self, n: int) -> np.ndarray | None:
+        run = self._run
+        if run.batch_start == 0:  # not resuming in the middle of this epoch
+            self._callbacks.on_epoch_begin(run.epoch, {})
+        return run.epoch_order(n, self._plan.shuffle)
+
+    def _end_epoch(self, step_logs: Logs) -> Logs:
+        run = self._run
+        if not run.examples:  # diverged on the epoch's first step: nothing to report
+            return step_logs
+        # the rate of the epoch's last step (computed again if the run resumed right after it)
+        last_rate = step_logs.get("learning_rate") or self.optimizer.learning_rate_at(
+            self.optimizer_state["iterations"] - 1)
+        logs = {"loss": run.epoch_loss(), "learning_rate": last_rate}
+        logs.update(self._evaluate(*self.train_data))
+        if self.validation_data is not None:
+            x_val, y_val = self.validation_data
+            # forward, not model(): fit checked x_val once; no need to each epoch
+            logs["val_loss"] = self.loss(y_val, self.model.forward(self.model.params, x_val))
+            logs.update({f"val_{key}": value for key, value in self._evaluate(x_val, y_val).items()})
+        epoch = run.epoch
+        with self._interrupts:
+            run.end_epoch()
+            self._in_hook = True
+            self._callbacks.on_epoch_end(epoch, logs)
+            self._write_requested_checkpoints()
+        return logs
+
+    def _evaluate(self, x: np.ndarray, y: np.ndarray) -> Logs:
+        if not self.metrics:
+            return {}
+        y_pred = self.model.forward(self.model.params, x)
+        return {metric.name: float(metric(y, y_pred)) for metric in self.metrics}
+
+    # -- before the run -------------------------------------------------------------------
+
+    def _prepare(self, model, x, y, steps, epochs, batch_size, shuffle, validation_data, seed):
+        """Check everything once, before the first step; set up the run's state."""
         if not isinstance(model, Model):
             raise ValueError(f"model must be a minigd.Model, got {model!r}.")
         x, y = check_xy(x, y)
-        _check_model_takes(model, x)
+        model.build(x.shape)
+        self._plan = plan_run(len(y), steps, epochs, batch_size, shuffle)
+        check_model_contract(model, self.loss, x[:self._plan.batch_size], y[:self._plan.batch_size])
         if validation_data is not None:
-            validation_data = _check_validation_data(validation_data, model)
-        steps, epochs, batch_size = _plan_run(len(x), steps, epochs, batch_size)
-
+            validation_data = check_validation_data(validation_data, model)
+        if model is not self.model or self.optimizer_state is None:
+            self.optimizer_state = self.optimizer.init(model.params)  # the state is this model's
         self.model, self.train_data, self.validation_data = model, (x, y), validation_data
-        self.stop_training, self.step, self.epoch, self.divergence = False, 0, 0, None
-        self.total_steps = steps
-        self._batch_size = batch_size
-        self._shuffle = shuffle and batch_size < len(x)
-        self._rng = np.random.default_rng(seed)
-        self._position = _Position()
-        self._previous_params = dict(model.params)
-        saved = self._read_resume_file(resume_from) if resume_from is not None else None
-        # after a resume, so a compiled step starts from the restored parameters
-        make_step = getattr(self.gradients, "train_step_for", None)
-        self._compiled_step = make_step(model, self.loss, self.optimizer, x.shape) if make_step else None
-        callbacks = self._attach_callbacks()
-        logs: dict[str, float] = {}
-        _call(callbacks["on_train_begin"], logs)
-        if saved is not None:
-            self.history.set_state(saved)  # after on_train_begin, which starts a fresh record
-        try:
-            # Overflow is how divergence begins; the trainer reports it (DivergenceError)
-            # in words, so numpy's own warnings would only add noise.
-            with np.errstate(over="ignore", invalid="ignore"):
-                logs = self._run_epochs(model, x, y, steps, epochs, callbacks)
-        except (KeyboardInterrupt, DivergenceError):
-            # The model holds the last completed step; let callbacks close files etc.
-            _call(callbacks["on_train_end"], logs)
-            raise
-        _call(callbacks["on_train_end"], logs)
-        return self.history
+        self.history = next((c for c in self.callbacks if isinstance(c, History)), None) or History()
+        self.stop_training, self.stop_reason, self.divergence = False, None, None
+        self._run, self._guard, self._interrupts = RunState(seed), DivergenceGuard(), InterruptGuard()
+        self._start_params = model.get_weights()  # for the curvature, if the run diverges
+        self._fingerprint = checkpoints.RunFingerprint(model, self.loss, self.optimizer, self._plan, x, y)
+        self._in_hook, self._requested_checkpoints = False, []
+        self._step = train_step_for(self.gradients, model, self.loss, self.optimizer, x.shape, y.shape)
+        return x, y
 
-    def _run_epochs(self, model, x, y, steps, epochs, callbacks) -> dict[str, float]:
-        position, rng, batch_size, n = self._position, self._rng, self._batch_size, len(y)
-        on_epoch_begin, on_epoch_end = callbacks["on_epoch_begin"], callbacks["on_epoch_end"]
-        on_step_begin, on_step_end = callbacks["on_step_begin"], callbacks["on_step_end"]
-        logs: dict[str, float] = {}
-        while self.epoch < epochs and self.step < steps and not self.stop_training:
-            epoch = self.epoch
-            if position.batch_start == 0:  # not resuming in the middle of this epoch
-                for method in on_epoch_begin:
-                    method(epoch, {})
-            order = None
-            if self._shuffle:
-                # kept so that a checkpoint mid-epoch can replay this permutation
-                position.rng_state = rng.bit_generator.state
-                order = _indices(n)
-                rng.shuffle(order)  # in place: permutation() would hold a second copy
-            while position.batch_start < n:
-                x_batch, y_batch = _batch(x, y, order, position.batch_start, batch_size)
-                examples = len(y_batch)
-                step_logs = {"batch_size": examples}
-                for method in on_step_begin:
-                    method(self.step, step_logs)
-                step_logs["loss"] = loss_value = self._train_step(model, x_batch, y_batch)
-                if self.divergence is not None:  # on_divergence="stop": no update was made
-                    break
-                # Book-keeping before on_step_end, so a checkpoint taken there is complete.
-                self.step += 1
-                position.batch_start += batch_size
-                position.loss_sum += loss_value * examples
-                position.examples += examples
-                for method in on_step_end:
-                    method(self.step - 1, step_logs)
-                if self.stop_training or self.step >= steps:
-                    break
-            if position.examples == 0:  # diverged on the epoch's first step: nothing to report
-                break
-            logs = {"loss": position.loss_sum / position.examples}
-            if self.validation_data is not None:
-                x_val, y_val = self.validation_data
-                # forward, not model(): fit checked x_val once; no need to each epoch
-                logs["val_loss"] = self.loss(y_val, model.forward(model.params, x_val))
-            self.epoch = epoch + 1
-            position.next_epoch()
-            for method in on_epoch_end:
-                method(epoch, logs)
-        return logs
+    # -- divergence -----------------------------------------------------------------------
 
-    def save_checkpoint(self, path: str | os.PathLike) -> None:
-        """Write everything needed to resume this run exactly (atomically; see ``fit``).
-
-        That is the model's parameters, the optimizer's state (e.g. momentum
-        velocities), the step and epoch counters, the position inside the epoch with
-        the shuffling generator's state, and the History's record so far. Callbacks'
-        own state (e.g. EarlyStopping's patience counter) is not included.
-        """
-        if self.model is None:
-            raise ValueError("save_checkpoint needs a run: call it during or after fit().")
-        position = self._position
-        # mid-epoch: the state that drew this epoch's permutation; between epochs: the live one
-        rng_state = position.rng_state if position.batch_start else self._rng.bit_generator.state
-        state = {
-            "step": self.step, "epoch": self.epoch, "batch_start": position.batch_start,
-            "loss_sum": position.loss_sum, "examples": position.examples,
-            "loss_limit": position.loss_limit, "rng_state": rng_state,
-            "examples_in_data": len(self.train_data[1]), "batch_size": self._batch_size,
-            "optimizer": type(self.optimizer).__name__, "history": self.history.get_state(),
-        }
-        write_checkpoint(path, self.model.params, self.optimizer.get_state(), state)
-
-    def _read_resume_file(self, path) -> dict:
-        """Restore the model, optimizer and position from a checkpoint; return the history."""
-        params, optimizer_state, state = read_checkpoint(path)
-        n, batch_size = len(self.train_data[1]), self._batch_size
-        if (state["examples_in_data"], state["batch_size"]) != (n, batch_size):
-            raise ValueError(
-                f"{path} comes from a run on {state['examples_in_data']} examples with batch_size="
-                f"{state['batch_size']}; this run has {n} and {batch_size}, so it cannot continue it."
-            )
-        if state["optimizer"] != type(self.optimizer).__name__:
-            raise ValueError(f"{path} was written with a {state['optimizer']} optimizer, "
-                             f"not {type(self.optimizer).__name__}.")
-        self.model.set_weights(params)
-        self.optimizer.set_state(optimizer_state)
-        self.step, self.epoch = state["step"], state["epoch"]
-        self._position = _Position(state["batch_start"], state["loss_sum"], state["examples"],
-                                   state["loss_limit"])
-        self._rng.bit_generator.state = state["rng_state"]
-        self._previous_params = dict(self.model.params)
-        return state["history"]
-
-    def _train_step(self, model: Model, x: np.ndarray, y: np.ndarray) -> float:
-        """One gradient-descent step on one batch; returns the batch loss before the update."""
-        if self._compiled_step is not None:  # the provider does the update too
-            loss_value, new_params = self._compiled_step(model.params, x, y)
-        else:
-            loss_value, grads = self.gradients.value_and_grad(model, self.loss, model.params, x, y)
-            new_params = None
-        position = self._position
-        if position.loss_limit is None:  # the first step sets the bar for divergence
-            position.loss_limit = GROWTH_LIMIT * max(loss_value, 1.0)
-        if not loss_value <= position.loss_limit:  # also true for NaN
-            self._diverged(model, loss_value)
-            return loss_value
-        # apply_gradients returns new arrays, so keeping the old dict costs no copy
-        self._previous_params = dict(model.params)
-        if new_params is None:
-            new_params = self.optimizer.apply_gradients(model.params, grads)
-        model.params.update(new_params)
-        return loss_value
-
-    def _diverged(self, model: Model, loss_value: float) -> None:
-        if not all(np.isfinite(value).all() for value in model.params.values()):
-            model.params.update(self._previous_params)  # the last finite parameters
-        bound = None
-        if isinstance(model, Linear) and isinstance(self.loss, MSE) and isinstance(self.optimizer, SGD):
-            bound = stable_learning_rate(self.train_data[0], self.optimizer.momentum,
-                                         self.optimizer.nesterov)
-        error = DivergenceError(self.step, loss_value, self.optimizer.learning_rate, bound,
-                                self.history)
+    def _diverged(self, loss: float, learning_rate: float) -> None:
+        error = self._divergence_error(loss, learning_rate)
         if self.on_divergence == "raise":
             raise error
         self.divergence = error
         self.stop_training = True
-        warnings.warn(str(error), RuntimeWarning, stacklevel=4)
+        warnings.warn(str(error), RuntimeWarning, stacklevel=5)
 
-    def _attach_callbacks(self) -> dict[str, list]:
-        """Set up the callbacks; return, per hook, the methods that actually do something."""
-        histories = [c for c in self.callbacks if isinstance(c, History)]
-        if histories:
-            self.history = histories[0]
-            callbacks = list(self.callbacks)
-        else:
-            self.history = History()
-            callbacks = [self.history, *self.callbacks]  # first, so it sees logs before others
-        for callback in callbacks:
-            callback.set_trainer(self)
-        # A hook left as Callback's empty method is skipped, so a callback that does
-        # nothing on a step costs nothing on that step.
-        return {hook: [getattr(c, hook) for c in callbacks if _overrides(c, hook)] for hook in HOOKS}
+    def _divergence_error(self, loss: float, learning_rate: float) -> DivergenceError:
+        x, y = self.train_data
+        if self._run.step == 0 and not np.isfinite(loss):
+            return DivergenceError(0, loss, learning_rate, None, self.history, data_scale_advice(x, y))
 
+        def gradient(params):  # of the loss on all the data, by the run's own provider
+            return self.gradients.value_and_grad(self.model, self.loss, params, x, y)[1]
 
-@dataclass
-class _Position:
-    """Where a run is inside its current epoch: what a checkpoint must keep to resume."""
+        with np.errstate(all="ignore"):
+            curvature = largest_curvature(gradient, self._start_params)
+        bound, advice = learning_rate_advice(self.optimizer, curvature)
+        return DivergenceError(self._run.step, loss, learning_rate, bound, self.history, advice)
 
-    batch_start: int = 0  # index of the next batch's first example
-    loss_sum: float = 0.0  # sum of batch loss * batch size over the epoch so far
-    examples: int = 0  # examples seen in the epoch so far
-    loss_limit: float | None = None  # divergence bar, set by the run's first loss
-    rng_state: dict | None = None  # shuffling generator state that drew this epoch's order
+    # -- checkpoints ----------------------------------------------------------------------
 
-    def next_epoch(self) -> None:
-        self.batch_start, self.loss_sum, self.examples = 0, 0.0, 0
+    def save_checkpoint(self, path: str | os.PathLike) -> None:
+        """Write everything needed to resume this run exactly (atomically; see ``fit``).
 
+        That is the model's parameters, the optimizer's state and learning rate, the
+        counters, the position inside the epoch with the shuffling generator's state,
+        the divergence guard, every callback's state (the History's record included)
+        and a fingerprint of the data and the run's options. Called from a callback's
+        ``on_step_end`` or ``on_epoch_end``, the file is written once every callback
+        has run that hook, so that it holds their state after it.
+        """
+        if self.model is None:
+            raise ValueError("save_checkpoint needs a run: call it during or after fit().")
+        if self._in_hook:
+            self._requested_checkpoints.append(path)
+            return
+        checkpoints.write_checkpoint(path, {
+            "params": self.model.params, "optimizer_state": self.optimizer_state,
+            "learning_rate": self.optimizer.learning_rate, "run": self._run.get_state(),
+            "stop_training": self.stop_training, "guard": self._guard.get_state(),
+            "callbacks": self._callbacks.get_state(), "fingerprint": self._fingerprint.value(),
+        })
 
-def _plan_run(n: int, steps, epochs, batch_size) -> tuple[int, int, int]:
-    """Check the run's length arguments; return (steps, epochs, batch_size), all filled in.
+    def _write_requested_checkpoints(self) -> None:
+        self._in_hook = False
+        while self._requested_checkpoints:
+            self.save_checkpoint(self._requested_checkpoints.pop(0))
 
-    Each epoch takes ceil(n / batch_size) steps. Given only epochs, steps follow; given
-    only steps, epochs follow; given both, the run ends at whichever comes first.
-    """
-    steps = check_positive_int(steps, "steps", allow_none=True)
-    epochs = check_positive_int(epochs, "epochs", allow_none=True)
-    if steps is None and epochs is None:
-        raise ValueError("give steps (optimizer steps) or epochs (passes over the data), or both.")
-    batch_size = n if batch_size is None else check_positive_int(batch_size, "batch_size")
-    if batch_size > n:
-        raise ValueError(
-            f"batch_size={batch_size} is larger than the {n} training examples: "
-            "use batch_size=None for full batches, or a smaller number."
-        )
-    batches_per_epoch = math.ceil(n / batch_size)
-    if epochs is None:
-        epochs = math.ceil(steps / batches_per_epoch)
-    steps = min(steps or math.inf, epochs * batches_per_epoch)
-    return steps, epochs, batch_size
+    def _resume(self, path) -> None:
+        """Put the model, optimizer, counters and callbacks where the checkpoint left them."""
+        content = checkpoints.read_checkpoint(path)
+        self._fingerprint.check(content["fingerprint"], path)
+        self.model.set_weights(content["params"])
+        self.optimizer_state = content["optimizer_state"]
+        if not callable(self.optimizer.learning_rate):  # a callback may have changed it
+            self.optimizer.learning_rate = content["learning_rate"]
+        self._run.set_state(content["run"])
+        self._guard.set_state(content["guard"])
+        self._callbacks.set_state(content["callbacks"])
+        self.stop_training = content["stop_training"]
 
-
-HOOKS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end",
-         "on_step_begin", "on_step_end")
-
-
-def _overrides(callback: Callback, hook: str) -> bool:
-    method = getattr(callback, hook)
-    # bound methods carry __func__; a function stored on the instance (LambdaCallback) does not
-    return getattr(method, "__func__", None) is not getattr(Callback, hook)
-
-
-def _call(methods, *args) -> None:
-    for method in methods:
-        method(*args)
-
-
-def _indices(n: int) -> np.ndarray:
-    """0..n-1, in int32 when it fits: the shuffled order then costs 4 bytes per example,
-    a quarter of the data's x and y, and shuffles exactly as int64 would."""
-    return np.arange(n, dtype=np.int32 if n < 2**31 else np.int64)
+    def __repr__(self) -> str:
+        return (f"Trainer(loss={self.loss!r}, optimizer={self.optimizer!r}, "
+                f"gradients={self.gradients!r}, callbacks={self.callbacks!r}, "
+                f"step={self.step}, epoch={self.epoch})")
 
 
 def _batch(x, y, order, start, batch_size):
@@ -345,6 +324,20 @@ def _batch(x, y, order, start, batch_size):
         return x[start:start + batch_size], y[start:start + batch_size]  # views, no copy
     index = order[start:start + batch_size]
     return x[index], y[index]
+
+
+def _stop_reason(error: BaseException) -> str:
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted"
+    return "diverged" if isinstance(error, DivergenceError) else "error"
+
+
+def _check_metrics(metrics) -> list:
+    if not metrics:
+        return []
+    from .metrics import get_metric
+
+    return [get_metric(metric) for metric in metrics]
 
 
 def _check_callbacks(callbacks) -> list[Callback]:
@@ -360,30 +353,3 @@ def _check_callbacks(callbacks) -> list[Callback]:
                 "wrap plain functions in LambdaCallback(on_step_end=...)."
             )
     return callbacks
-
-
-def _check_model_takes(model: Model, x: np.ndarray) -> None:
-    """Fail before training if the model cannot take x or returns the wrong shape."""
-    if not model.params:
-        raise ValueError(
-            f"{type(model).__name__} has no parameters to train: declare them with "
-            "super().__init__(name=initial_value, ...) or self.add_param(name, value)."
-        )
-    model.check_input(x)
-    sample = x[:2]
-    y_pred = np.asarray(model.forward(model.params, sample))
-    if y_pred.shape != (len(sample),):
-        raise ValueError(
-            f"{type(model).__name__}.forward returned shape {y_pred.shape} for x of shape "
-            f"{sample.shape}: it must return one prediction per example, shape ({len(sample)},)."
-        )
-
-
-def _check_validation_data(validation_data, model: Model):
-    if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-        raise ValueError(
-            f"validation_data must be a pair (x_val, y_val), got {type(validation_data).__name__}."
-        )
-    x_val, y_val = check_xy(*validation_data, x_name="validation_data x", y_name="validation_data y")
-    model.check_input(x_val)
-    return x_val, y_val

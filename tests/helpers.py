@@ -47,15 +47,25 @@ def assert_same_run(a, b, rtol=0.0):
     for name in model_a.params:
         np.testing.assert_allclose(model_a.params[name], model_b.params[name], rtol=rtol, atol=0)
     for records_a, records_b in [(history_a.history, history_b.history),
-                                 (history_a.epoch_history, history_b.epoch_history)]:
+                                 (history_a.step_history, history_b.step_history)]:
         assert records_a.keys() == records_b.keys()
         for key in records_a:
             np.testing.assert_allclose(records_a[key], records_b[key], rtol=rtol, atol=0, err_msg=key)
-    assert history_a.steps == history_b.steps and history_a.epochs == history_b.epochs
+    assert history_a.steps == history_b.steps and history_a.epoch == history_b.epoch
     # a velocity can be a near-cancelled difference: compare it at the scale of the steps
     atol = 0 if rtol == 0 else 1e-15
-    state_a, state_b = trainer_a.optimizer.get_state(), trainer_b.optimizer.get_state()
+    state_a, state_b = _leaves(trainer_a.optimizer_state), _leaves(trainer_b.optimizer_state)
     assert state_a.keys() == state_b.keys()
-    for name, velocity in state_a.items():
-        np.testing.assert_allclose(velocity, state_b[name], rtol=rtol, atol=atol, err_msg=name)
+    for name, value in state_a.items():
+        np.testing.assert_allclose(value, state_b[name], rtol=rtol, atol=atol, err_msg=name)
     assert (trainer_a.step, trainer_a.epoch) == (trainer_b.step, trainer_b.epoch)
+
+
+def _leaves(tree, prefix=""):
+    """A nested dict's leaves as {"a/b": value}."""
+    if not isinstance(tree, dict):
+        return {prefix: tree}
+    leaves = {}
+    for key, value in tree.items():
+        leaves.update(_leaves(value, f"{prefix}/{key}" if prefix else key))
+    return leaves

@@ -30,12 +30,14 @@ def fit(model=None, callbacks=(), x=None, y=None, **kwargs):
 def test_hooks_fire_in_the_documented_order_with_documented_keys():
     recorder = Recorder()
     fit(callbacks=[recorder], epochs=2, batch_size=5, shuffle=False)
-    step = lambda n: [("on_step_begin", n, ["batch_size"]), ("on_step_end", n, ["batch_size", "loss"])]  # noqa: E731
+    step = lambda n: [("on_step_begin", n, ["batch_size"]),  # noqa: E731
+                      ("on_step_end", n, ["batch_size", "learning_rate", "loss"])]
+    epoch_keys = ["learning_rate", "loss"]
     assert recorder.calls == [
         ("on_train_begin", []),
-        ("on_epoch_begin", 0, []), *step(0), *step(1), ("on_epoch_end", 0, ["loss"]),
-        ("on_epoch_begin", 1, []), *step(2), *step(3), ("on_epoch_end", 1, ["loss"]),
-        ("on_train_end", ["loss"]),
+        ("on_epoch_begin", 0, []), *step(0), *step(1), ("on_epoch_end", 0, epoch_keys),
+        ("on_epoch_begin", 1, []), *step(2), *step(3), ("on_epoch_end", 1, epoch_keys),
+        ("on_train_end", epoch_keys),
     ]
 
 
@@ -55,11 +57,11 @@ def test_history_has_one_loss_per_step_and_val_loss_per_epoch():
     x, y = mg.make_linear_data(n=100, seed=1)
     x_val, y_val = mg.make_linear_data(n=30, seed=2)
     _, history = fit(x=x, y=y, epochs=3, batch_size=25, validation_data=(x_val, y_val), seed=0)
-    assert len(history.history["loss"]) == 12 and len(history.history["val_loss"]) == 3
-    assert history.steps == list(range(12)) and history.epochs == [0, 1, 2]
-    assert len(history.epoch_history["loss"]) == 3
+    assert len(history.step_history["loss"]) == 12 and len(history.history["val_loss"]) == 3
+    assert history.steps == list(range(12)) and history.epoch == [0, 1, 2]
+    assert len(history.history["loss"]) == 3
     # the epoch loss is the mean of its four equal-sized batch losses
-    assert history.epoch_history["loss"][0] == pytest.approx(np.mean(history.history["loss"][:4]))
+    assert history.history["loss"][0] == pytest.approx(np.mean(history.step_history["loss"][:4]))
 
 
 def test_val_loss_is_the_loss_on_the_validation_data_after_the_epoch():
@@ -72,7 +74,7 @@ def test_val_loss_is_the_loss_on_the_validation_data_after_the_epoch():
 def test_history_loss_is_the_batch_loss_before_the_update():
     x, y = mg.make_linear_data(n=20, seed=1)
     _, history = fit(x=x, y=y, steps=1)
-    assert history.history["loss"] == [mg.MSE()(y, np.zeros_like(y))]
+    assert history.step_history["loss"] == [mg.MSE()(y, np.zeros_like(y))]
 
 
 def test_history_records_parameters_only_when_asked():
@@ -91,7 +93,7 @@ def test_a_history_is_fresh_for_every_fit():
     history = mg.History()
     fit(callbacks=[history], steps=3)
     fit(callbacks=[history], steps=2)
-    assert len(history.history["loss"]) == 2
+    assert len(history.step_history["loss"]) == 2
 
 
 def test_step_logger_prints_every_parameter_of_other_models_by_name(quadratic_data):
@@ -122,7 +124,7 @@ def test_stop_training_ends_the_run_after_the_current_step():
     stopper = mg.LambdaCallback(on_step_end=lambda step, logs: step == 4 and setattr(
         stopper.trainer, "stop_training", True))
     trainer, history = fit(callbacks=[stopper], steps=100)
-    assert trainer.step == 5 and len(history.history["loss"]) == 5
+    assert trainer.step == 5 and len(history.step_history["loss"]) == 5
 
 
 def test_early_stopping_stops_when_the_loss_stops_improving():

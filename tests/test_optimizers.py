@@ -59,17 +59,33 @@ def test_update_rule_runs_on_tensorflow_tensors():
     assert float(w) == pytest.approx(0.817, abs=1e-15)
 
 
-def test_state_round_trip_and_reset():
+def test_update_is_pure_and_its_state_explicit():
+    optimizer = mg.SGD(0.1, momentum=0.9)
+    params = {"w": np.array(1.0)}
+    state = optimizer.init(params)
+    assert state == {"iterations": 0.0, "velocity": {"w": 0.0}}
+    new_params, new_state = optimizer.update({"w": np.array(0.5)}, state, params, 0.1)
+    assert state == {"iterations": 0.0, "velocity": {"w": 0.0}} and float(params["w"]) == 1.0  # untouched
+    assert float(new_state["velocity"]["w"]) == pytest.approx(-0.05) and new_state["iterations"] == 1.0
+    # the same state, handed to a fresh optimizer, continues the same way
+    again, _ = mg.SGD(0.1, momentum=0.9).update({"w": np.array(0.25)}, new_state, new_params, 0.1)
+    assert float(again["w"]) == pytest.approx(0.88)
+
+
+def test_apply_gradients_starts_a_fresh_state_for_other_parameters():
     optimizer = mg.SGD(0.1, momentum=0.9)
     optimizer.apply_gradients({"w": np.array(1.0)}, {"w": np.array(0.5)})
-    state = optimizer.get_state()
-    assert float(state["w"]) == pytest.approx(-0.05)
-    fresh = mg.SGD(0.1, momentum=0.9)
-    fresh.set_state(state)
-    updated = fresh.apply_gradients({"w": np.array(0.95)}, {"w": np.array(0.25)})
-    assert float(updated["w"]) == pytest.approx(0.88)
-    optimizer.reset()
-    assert optimizer.get_state() == {}
+    assert set(optimizer.state["velocity"]) == {"w"}
+    optimizer.apply_gradients({"v": np.zeros(3)}, {"v": np.ones(3)})
+    assert set(optimizer.state["velocity"]) == {"v"} and optimizer.state["iterations"] == 1.0
+
+
+def test_a_schedule_sets_the_rate_of_each_step():
+    optimizer = mg.SGD(learning_rate=lambda step: 0.5 ** step)
+    params = {"w": np.array(0.0)}
+    for _ in range(3):
+        params = optimizer.apply_gradients(params, {"w": np.array(1.0)})
+    assert float(params["w"]) == -(1 + 0.5 + 0.25)
 
 
 @pytest.mark.parametrize("kwargs, words", [
