@@ -336,27 +336,45 @@ def test_the_trainer_logs_the_scheduled_rate_of_each_epoch():
     assert history.step_history["learning_rate"] == [0.01 / (1 + step // 2) for step in range(10)]
 
 
-def plateau_run(tmp_path, resume_from=None, checkpoint_epoch=None):
-    """SGD on lines with ReduceLROnPlateau on a validation loss that stalls at the noise."""
+def run_with(callback, tmp_path, resume_from=None, save_at=None):
+    """40 epochs of SGD with momentum on noisy lines, 4 steps an epoch, with ``callback``.
+
+    ``save_at=("epoch", k)`` writes a checkpoint at the end of epoch k, ``("step", k)``
+    after step k (in the middle of an epoch).
+    """
     x, y = make_linear_data(n=64, noise=0.5, seed=0)
     validation = make_linear_data(n=64, noise=0.5, seed=1)
-    reduce = ReduceLROnPlateau(factor=0.5, patience=2, cooldown=1, min_delta=1e-3)
 
-    def save(epoch, logs):
-        if epoch == checkpoint_epoch:
-            trainer.save_checkpoint(tmp_path / "run.ckpt")
+    def save(hook):
+        def save_if_due(number, logs):
+            if save_at == (hook, number):
+                trainer.save_checkpoint(tmp_path / "run.ckpt")
+        return save_if_due
 
-    trainer = Trainer(MSE(), SGD(0.01, momentum=0.5), callbacks=[reduce, LambdaCallback(on_epoch_end=save)])
-    history = trainer.fit(Linear(), x, y, epochs=40, batch_size=16, validation_data=validation, seed=0,
-                          resume_from=resume_from)
-    return history, reduce
+    saver = LambdaCallback(on_epoch_end=save("epoch"), on_step_end=save("step"))
+    trainer = Trainer(MSE(), SGD(0.01, momentum=0.5), callbacks=[callback, saver])
+    return trainer.fit(Linear(), x, y, epochs=40, batch_size=16, validation_data=validation, seed=0,
+                       resume_from=resume_from)
 
 
-def test_reduce_lr_on_plateau_in_a_run_and_after_a_resume(tmp_path):
-    history, reduce = plateau_run(tmp_path, checkpoint_epoch=14)
-    rates = history.history["learning_rate"]
-    assert rates[0] == 0.01 and len(set(rates)) > 2  # it did reduce, more than once
+def make_reduce():
+    return ReduceLROnPlateau(factor=0.5, patience=2, cooldown=1, min_delta=1e-3)
 
-    resumed_history, resumed = plateau_run(tmp_path, resume_from=tmp_path / "run.ckpt", checkpoint_epoch=-1)
-    assert resumed_history.history == history.history
-    assert resumed.get_state() == reduce.get_state()
+
+def make_scheduler():
+    return LearningRateScheduler(lambda epoch, lr: lr * 0.875 if epoch % 3 == 2 else lr)
+
+
+@pytest.mark.parametrize("make_callback", [make_reduce, make_scheduler])
+@pytest.mark.parametrize("save_at", [("epoch", 14), ("step", 57)])
+def test_a_resumed_run_changes_the_rate_exactly_as_the_whole_run(tmp_path, make_callback, save_at):
+    whole_callback = make_callback()
+    whole = run_with(whole_callback, tmp_path, save_at=save_at)
+    rates = whole.history["learning_rate"]
+    assert rates[0] == 0.01 and len(set(rates)) > 2  # it did change the rate, more than once
+
+    resumed_callback = make_callback()
+    resumed = run_with(resumed_callback, tmp_path, resume_from=tmp_path / "run.ckpt")
+    assert resumed.history == whole.history
+    assert resumed.step_history == whole.step_history
+    assert resumed_callback.get_state() == whole_callback.get_state()

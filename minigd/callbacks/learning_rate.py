@@ -38,6 +38,9 @@ class LearningRateScheduler(Callback):
             a number > 0.
         verbose: 0 is quiet; 1 prints the rate set at each epoch, in Keras's words.
 
+    It keeps no state of its own (``get_state()`` is empty): the rate it set is in the
+    trainer's checkpoint, and the epoch number says the rest.
+
     Examples:
         >>> import minigd as mg
         >>> halve_after_two = LearningRateScheduler(lambda epoch, lr: lr if epoch < 2 else lr / 2)
