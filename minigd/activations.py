@@ -1,0 +1,176 @@
+"""Activations: the non-linear step of a layer, each with its backward pass by hand.
+
+An activation turns a layer's pre-activation ``z`` into its output ``a = f(z)``. Its
+``forward(z)`` uses only :mod:`minigd.ops`, so it runs on numpy arrays and TensorFlow
+tensors; its ``backward(z, a, grad_a)`` turns ``dL/da`` into ``dL/dz`` in numpy by the
+chain rule. Both ``z`` and ``a`` are passed to ``backward`` because some derivatives
+are simplest in terms of the output (tanh, sigmoid, softmax) and one in terms of the
+input (relu).
+
+Names as in Keras: ``"relu"``, ``"tanh"``, ``"sigmoid"``, ``"softmax"``, and ``None`` or
+``"linear"`` for no activation.
+
+Examples:
+    >>> import numpy as np
+    >>> relu = get_activation("relu")
+    >>> z = np.array([[-1.0, 2.0]])
+    >>> relu.forward(z)
+    array([[0., 2.]])
+    >>> relu.backward(z, relu.forward(z), np.array([[5.0, 5.0]]))
+    array([[0., 5.]])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import ops
+
+
+class Activation:
+    """Base class: ``a = forward(z)`` and ``dL/dz = backward(z, a, dL/da)``.
+
+    Examples:
+        >>> class Square(Activation):
+        ...     name = "square"
+        ...     def forward(self, z):
+        ...         return z * z
+        ...     def backward(self, z, a, grad_a):
+        ...         return grad_a * 2.0 * z          # da/dz = 2z
+        >>> Square().backward(np.array([3.0]), None, np.array([1.0]))
+        array([6.])
+    """
+
+    name = "activation"
+
+    def forward(self, z):
+        raise NotImplementedError(f"{type(self).__name__} must define forward(z).")
+
+    def backward(self, z: np.ndarray, a: np.ndarray, grad_a: np.ndarray) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} must define backward(z, a, grad_a).")
+
+    def __repr__(self) -> str:
+        return repr(self.name)
+
+
+class Linear(Activation):
+    """No activation: ``a = z``, so ``dL/dz = dL/da``.
+
+    Examples:
+        >>> Linear().backward(None, None, np.array([1.5]))
+        array([1.5])
+    """
+
+    name = "linear"
+
+    def forward(self, z):
+        return z
+
+    def backward(self, z, a, grad_a):
+        return grad_a
+
+
+class ReLU(Activation):
+    """``a = max(z, 0)``; ``da/dz`` is 1 where ``z > 0`` and 0 elsewhere, so
+    ``dL/dz = dL/da * (z > 0)``. At ``z = 0`` exactly we take 0, as TensorFlow does.
+
+    Examples:
+        >>> ReLU().forward(np.array([-2.0, 0.0, 3.0]))
+        array([0., 0., 3.])
+    """
+
+    name = "relu"
+
+    def forward(self, z):
+        return ops.relu(z)
+
+    def backward(self, z, a, grad_a):
+        return grad_a * (z > 0)
+
+
+class Tanh(Activation):
+    """``a = tanh(z)``; ``da/dz = 1 - tanh(z)**2 = 1 - a**2``, so ``dL/dz = dL/da * (1 - a**2)``.
+
+    Examples:
+        >>> Tanh().backward(None, np.array([0.0, 0.5]), np.array([1.0, 1.0]))
+        array([1.  , 0.75])
+    """
+
+    name = "tanh"
+
+    def forward(self, z):
+        return ops.tanh(z)
+
+    def backward(self, z, a, grad_a):
+        return grad_a * (1.0 - a * a)
+
+
+class Sigmoid(Activation):
+    """``a = 1 / (1 + exp(-z))``; ``da/dz = a * (1 - a)``, so ``dL/dz = dL/da * a * (1 - a)``.
+
+    Examples:
+        >>> Sigmoid().forward(np.array([0.0]))
+        array([0.5])
+        >>> Sigmoid().backward(None, np.array([0.5]), np.array([1.0]))
+        array([0.25])
+    """
+
+    name = "sigmoid"
+
+    def forward(self, z):
+        return ops.sigmoid(z)
+
+    def backward(self, z, a, grad_a):
+        return grad_a * a * (1.0 - a)
+
+
+class Softmax(Activation):
+    """Each row ``a = exp(z) / sum(exp(z))``: k scores become k probabilities.
+
+    Every output depends on every input of its row: ``da_i/dz_j = a_i * ([i = j] - a_j)``.
+    Summing over the outputs i::
+
+        dL/dz_j = sum_i dL/da_i * a_i * ([i = j] - a_j) = a_j * (dL/da_j - sum_i dL/da_i * a_i)
+
+    one line of numpy, with no k-by-k Jacobian.
+
+    Examples:
+        >>> a = Softmax().forward(np.array([[0.0, 0.0]]))
+        >>> a
+        array([[0.5, 0.5]])
+        >>> Softmax().backward(None, a, np.array([[1.0, 0.0]]))
+        array([[ 0.25, -0.25]])
+    """
+
+    name = "softmax"
+
+    def forward(self, z):
+        return ops.softmax(z, axis=-1)
+
+    def backward(self, z, a, grad_a):
+        return a * (grad_a - (grad_a * a).sum(axis=-1, keepdims=True))
+
+
+#: Keras's names for the activations, as ``Dense(activation=...)`` takes them.
+ACTIVATIONS: dict[str, type[Activation]] = {
+    cls.name: cls for cls in (Linear, ReLU, Tanh, Sigmoid, Softmax)
+}
+
+
+def get_activation(identifier: str | Activation | None) -> Activation:
+    """An :class:`Activation` from its Keras name, None (no activation) or an instance.
+
+    Examples:
+        >>> get_activation("tanh"), get_activation(None)
+        ('tanh', 'linear')
+    """
+    if identifier is None:
+        return Linear()
+    if isinstance(identifier, Activation):
+        return identifier
+    if isinstance(identifier, str) and identifier in ACTIVATIONS:
+        return ACTIVATIONS[identifier]()
+    raise ValueError(
+        f"activation={identifier!r} is unknown: choose one of {sorted(ACTIVATIONS)}, None "
+        "(no activation) or an Activation instance."
+    )
