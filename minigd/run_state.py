@@ -46,15 +46,13 @@ class RunState:
     def epoch_order(self, n: int, shuffle: bool) -> np.ndarray | None:
         """This epoch's order of the n examples, or None for their own order.
 
-        The generator state that draws it is kept, so a run resumed in the middle of
-        this epoch draws the very same order again.
+        It is always drawn from the generator's state at the start of the epoch, so
+        drawing it again (a run resumed mid-epoch, or interrupted right after the
+        draw) gives the very same order.
         """
         if not shuffle:
             return None
-        if self.batch_start == 0:
-            self._epoch_rng_state = self.rng.bit_generator.state
-        else:  # resumed mid-epoch: draw this epoch's order again, from the same state
-            self.rng.bit_generator.state = self._epoch_rng_state
+        self.rng.bit_generator.state = self._epoch_rng_state
         # int32 when it fits: the order then costs 4 bytes per example
         order = np.arange(n, dtype=np.int32 if n < 2**31 else np.int64)
         self.rng.shuffle(order)  # in place: permutation() would hold a second copy
@@ -74,17 +72,16 @@ class RunState:
     def end_epoch(self) -> None:
         self.epoch += 1
         self.batch_start, self.loss_sum, self.examples = 0, 0.0, 0
+        self._epoch_rng_state = self.rng.bit_generator.state  # the next epoch draws from here
 
     _COUNTERS = ("step", "epoch", "batch_start", "loss_sum", "examples")
 
     def get_state(self) -> dict[str, Any]:
-        return {**{name: getattr(self, name) for name in self._COUNTERS},
-                "rng": self.rng.bit_generator.state, "epoch_rng": self._epoch_rng_state}
+        return {**{name: getattr(self, name) for name in self._COUNTERS}, "epoch_rng": self._epoch_rng_state}
 
     def set_state(self, state: dict[str, Any]) -> None:
         for name in self._COUNTERS:
             setattr(self, name, state[name])
-        self.rng.bit_generator.state = state["rng"]
         self._epoch_rng_state = state["epoch_rng"]
 
 

@@ -26,7 +26,9 @@ class EarlyStopping(Callback):
         monitor: an ``on_epoch_end`` logs key, e.g. ``"loss"`` or ``"val_loss"``.
         patience: epochs without improvement to wait before stopping.
         min_delta: an improvement must lower the value by more than this.
-        restore_best_weights: when the run ends, put back the best epoch's parameters.
+        restore_best_weights: when the run ends (normally, or stopped by a callback), put
+            back the best epoch's parameters. Not after Ctrl-C or an error, so that a
+            checkpoint saved then resumes exactly.
 
     Attributes:
         best: the best value of ``monitor`` so far.
@@ -84,7 +86,10 @@ class EarlyStopping(Callback):
             self.trainer.stop_training = True
 
     def on_train_end(self, logs):
-        if self.restore_best_weights and self.best_weights is not None:
+        # not after Ctrl-C or an error: the model then keeps its last step, so that a
+        # checkpoint saved afterwards resumes the run exactly
+        ended_normally = self.trainer.stop_reason in ("completed", "stopped")
+        if self.restore_best_weights and self.best_weights is not None and ended_normally:
             self.model.set_weights(self.best_weights)
 
     _STATE = ("best", "best_epoch", "best_weights", "stopped_epoch", "wait", "_epoch_start_weights")
