@@ -1,13 +1,15 @@
 """Draw the figures the docs show, with minigd's own plotting code.
 
     python docs/make_figures.py [FOLDER]      # default: docs/img
+
+Every picture is saved at the figures' own 150 dpi, so it is sharp on a slide.
 """
 
 import sys
 from pathlib import Path
 
 import minigd as mg
-from minigd.plotting import plot_sweep, plot_training
+from minigd.plotting import animate_descent, plot_loss_surface, plot_sweep, plot_training
 
 TRUE_LINE = {"w": 1.915, "b": 0.915}
 
@@ -19,7 +21,7 @@ def training_figure(folder: Path) -> None:
     trainer = mg.Trainer(mg.MSE(), mg.SGD(learning_rate=0.01), callbacks=[history])
     model = mg.Linear()
     trainer.fit(model, x, y, steps=1000)
-    plot_training(model, x, y, history, true_params=TRUE_LINE).savefig(folder / "training.png", dpi=100)
+    plot_training(model, x, y, history, true_params=TRUE_LINE).savefig(folder / "training.png")
 
 
 def sweep_figure(folder: Path) -> None:
@@ -32,8 +34,29 @@ def sweep_figure(folder: Path) -> None:
         except mg.DivergenceError as error:
             history = error.history
             diverged[learning_rate] = error.step
-        losses[learning_rate] = history.history["loss"]
-    plot_sweep(losses, diverged).savefig(folder / "sweep.png", dpi=100)
+        losses[learning_rate] = history.step_history.get("loss", [])
+    figure = plot_sweep(losses, diverged, stable_bound=mg.stable_learning_rate(x))
+    figure.savefig(folder / "sweep.png")
+
+
+def runs_figure(folder: Path) -> None:
+    """Three labelled runs on one loss surface: smooth, zigzag, and just past the bound."""
+    x, y = mg.make_linear_data(n=1000, seed=0)
+    runs = {}
+    for learning_rate, steps in ((0.01, 300), (0.025, 300), (0.0315, 12)):
+        runs[f"learning_rate={learning_rate}"] = history = mg.History(record_params=True)
+        trainer = mg.Trainer(mg.MSE(), mg.SGD(learning_rate), callbacks=[history])
+        trainer.fit(mg.Linear(), x, y, steps=steps)
+    plot_loss_surface(x, y, runs).savefig(folder / "runs.png")
+
+
+def descent_animation(folder: Path) -> None:
+    """The reference job's descent as a GIF: the point on the surface, the line on the data."""
+    x, y = mg.make_linear_data(n=200, seed=0)  # fewer points: a lighter GIF, the same picture
+    history = mg.History(record_params=True)
+    mg.Trainer(mg.MSE(), mg.SGD(0.01), callbacks=[history]).fit(mg.Linear(), x, y, steps=1000)
+    animation = animate_descent(x, y, history, frames=30, true_params=TRUE_LINE)
+    animation.save(folder / "descent.gif", writer="pillow", dpi=80)  # 800 pixels wide
 
 
 if __name__ == "__main__":
@@ -41,4 +64,6 @@ if __name__ == "__main__":
     folder.mkdir(parents=True, exist_ok=True)
     training_figure(folder)
     sweep_figure(folder)
+    runs_figure(folder)
+    descent_animation(folder)
     print(f"figures written to {folder}")

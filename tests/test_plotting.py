@@ -1,6 +1,11 @@
 """Pictures: each is drawn, decodes as a PNG of sensible size, and shows the real path."""
 
 import struct
+import subprocess
+import sys
+import textwrap
+import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -74,7 +79,7 @@ def test_fit_command_writes_a_png_of_sensible_size(tmp_path):
     path = tmp_path / "fit.png"
     assert main(["fit", "--quiet", "--steps", "100", "--plot", str(path)]) == 0
     width, height = png_size(path)
-    assert 1000 <= width <= 2000 and 300 <= height <= 600
+    assert 1000 <= width <= 2400 and 300 <= height <= 700
 
 
 def test_sweep_plot_marks_the_diverged_run():
@@ -88,3 +93,177 @@ def test_loss_surface_needs_recorded_parameters():
     history = mg.Trainer(mg.MSE(), mg.SGD(0.01)).fit(mg.Linear(), x, y, steps=3)
     with pytest.raises(ValueError, match="record_params=True"):
         plotting.plot_loss_surface(x, y, history)
+
+
+# -- figures show themselves, once, and leave pyplot alone ---------------------------------
+
+def test_a_figure_has_a_png_for_jupyter_at_150_dpi(run):
+    model, x, y, _ = run
+    figure = plotting.plot_fit(model, x, y)
+    data, metadata = figure._repr_png_()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])
+    assert figure.dpi == 150 and (width, height) == tuple(round(v * 150) for v in figure.get_size_inches())
+    assert metadata == {"width": round(width * 100 / 150), "height": round(height * 100 / 150)}
+
+
+def test_given_an_axes_the_function_returns_it_so_pyplot_shows_the_figure_once(run):
+    from matplotlib.figure import Figure
+
+    model, x, y, history = run
+    figure = Figure()
+    ax = figure.subplots()
+    assert plotting.plot_fit(model, x, y, ax=ax) is ax
+    assert plotting.plot_loss(history, ax=ax) is ax
+
+
+def test_plotting_never_touches_pyplot_and_show_hands_the_figure_back():
+    # a fresh interpreter: pytest or another test may have imported pyplot already
+    script = textwrap.dedent("""
+        import sys, warnings
+        import matplotlib
+        matplotlib.use("agg")
+        import minigd as mg
+        from minigd import plotting
+        x, y = mg.make_linear_data(n=50, seed=0)
+        figure = plotting.plot_fit(mg.Linear(), x, y)
+        print("pyplot imported by plotting:", "matplotlib.pyplot" in sys.modules)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")    # agg may warn that it cannot show
+            figure.show()                      # but does not raise
+        import matplotlib.pyplot as plt
+        print("pyplot figures left:", plt.get_fignums())
+        figure2 = plotting.plot_fit(mg.Linear(), x, y)   # pyplot imported, but no window backend
+        print("pyplot figures after:", plt.get_fignums())
+        figure.savefig(sys.argv[1])
+    """)
+    out = subprocess.run([sys.executable, "-c", script, "/dev/null"], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.splitlines() == ["pyplot imported by plotting: False",
+                                "pyplot figures left: []", "pyplot figures after: []"]
+
+
+def test_without_matplotlib_the_error_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)  # import fails
+    plotting.figure_class.cache_clear()
+    try:
+        with pytest.raises(ImportError, match=r"pip install 'minigd\[plot\]'"):
+            plotting.new_figure()
+    finally:
+        monkeypatch.undo()
+        plotting.figure_class.cache_clear()
+
+
+# -- what a teacher puts on a slide ---------------------------------------------------------
+
+def test_the_fitted_line_is_drawn_wide_under_a_thin_true_line(run):
+    model, x, y, _ = run
+    ax = plotting.plot_fit(model, x, y, true_params={"w": 1.915, "b": 0.915}).axes[0]
+    fitted, true = ax.lines
+    assert fitted.get_label().startswith("fitted: y = ") and true.get_label() == "true: y = 1.915x + 0.915"
+    assert fitted.get_linewidth() > 2 * true.get_linewidth() and true.get_zorder() > fitted.get_zorder()
+
+
+def test_the_end_star_shows_inside_the_least_squares_ring(run):
+    _, x, y, history = run
+    ax = plotting.plot_loss_surface(x, y, history).axes[0]
+    lines = {line.get_label(): line for line in ax.lines}
+    ring, star = lines["least squares"], lines["end"]
+    assert ring.get_markerfacecolor() == "none" and ring.get_markersize() > star.get_markersize()
+    assert star.get_zorder() > ring.get_zorder()
+
+
+def runs_at(x, y, rates, steps):
+    runs = {}
+    for rate in rates:
+        runs[f"learning_rate={rate}"] = history = mg.History(record_params=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # some of these runs diverge, on purpose
+            mg.Trainer(mg.MSE(), mg.SGD(rate), callbacks=[history],
+                       on_divergence="stop").fit(mg.Linear(), x, y, steps=steps)
+    return runs
+
+
+def test_several_runs_share_one_surface_one_colorbar_one_legend_and_get_their_own_colours():
+    x, y = mg.make_linear_data(n=200, seed=0)
+    runs = runs_at(x, y, (0.01, 0.025, 0.0315), steps=40)
+    figure = plotting.plot_loss_surface(x, y, runs)
+    assert len(figure.axes) == 2  # the surface and one colorbar
+    ax = figure.axes[0]
+    paths = [line for line in ax.lines if line.get_label().startswith("learning_rate")]
+    assert [p.get_label() for p in paths] == ["learning_rate=0.01", "learning_rate=0.025",
+                                              "learning_rate=0.0315 (diverges)"]
+    assert len({p.get_color() for p in paths}) == 3
+    labels = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert len(labels) == len(set(labels)) == 6  # 3 runs, start, end, least squares
+
+
+def test_a_second_run_on_the_same_axes_adds_a_path_not_a_colorbar():
+    x, y = mg.make_linear_data(n=200, seed=0)
+    runs = runs_at(x, y, (0.01, 0.02), steps=40)
+    figure = plotting.plot_loss_surface(x, y, runs["learning_rate=0.01"], label="slow")
+    plotting.plot_loss_surface(x, y, runs["learning_rate=0.02"], ax=figure.axes[0], label="fast")
+    assert len(figure.axes) == 2
+    labels = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
+    assert labels.count("slow") == labels.count("fast") == labels.count("least squares") == 1
+
+
+def test_a_diverging_path_does_not_blow_up_the_view():
+    x, y = mg.make_linear_data(n=200, seed=0)
+    history = runs_at(x, y, (0.04,), steps=40)["learning_rate=0.04"]
+    assert abs(history.param_path("w")[-1]) > 1e3  # the path went far away...
+    ax = plotting.plot_loss_surface(x, y, history).axes[0]
+    low, high = ax.get_xlim()
+    assert -20 < low < 0 < 1.915 < high < 20  # ...but the view stays where its overshoots show
+
+
+def test_the_sweep_draws_the_bound_and_clips_the_diverged_run():
+    x, y = mg.make_linear_data(n=200, seed=0)
+    losses = {rate: run.step_history["loss"] for rate, run in
+              zip((0.01, 0.05), runs_at(x, y, (0.01, 0.05), steps=50).values())}
+    bound = mg.stable_learning_rate(x)
+    figure = plotting.plot_sweep(losses, {0.05: len(losses[0.05])}, stable_bound=bound)
+    curves, finals = figure.axes
+    assert curves.get_xscale() == "symlog" and curves.get_ylim()[1] == pytest.approx(100 * losses[0.01][0])
+    assert any(line.get_xdata()[0] == bound for line in finals.lines)  # the bound, drawn
+    assert "stable for learning_rate < " in curves.get_legend().get_title().get_text()
+
+
+def test_figures_save_at_150_dpi(tmp_path, run):
+    model, x, y, history = run
+    figure = plotting.plot_training(model, x, y, history)
+    figure.savefig(tmp_path / "t.png")
+    width, height = png_size(tmp_path / "t.png")
+    assert (width, height) == tuple(round(v * 150) for v in figure.get_size_inches())
+
+
+def test_the_descent_animation_saves_as_a_gif_and_shows_as_html(tmp_path):
+    from PIL import Image
+
+    x, y = mg.make_linear_data(n=50, seed=0)
+    history = mg.History(record_params=True)
+    mg.Trainer(mg.MSE(), mg.SGD(0.01), callbacks=[history]).fit(mg.Linear(), x, y, steps=100)
+    animation = plotting.animate_descent(x, y, history, frames=6)
+    assert list(animation.frame_steps)[0] == 0 and list(animation.frame_steps)[-1] == 100
+    animation.save(tmp_path / "descent.gif", writer="pillow", dpi=40)
+    with Image.open(tmp_path / "descent.gif") as gif:
+        assert gif.n_frames == len(animation.frame_steps) >= 5
+    assert "<script" in animation._repr_html_()
+
+
+def test_bad_arguments_name_themselves():
+    with pytest.raises(ValueError, match="stable_bound"):
+        plotting.plot_sweep({0.1: [1.0]}, stable_bound=-1.0)
+    with pytest.raises(ValueError, match="history"):
+        plotting.plot_loss_surface([1.0], [1.0], {})
+
+
+def test_the_committed_doc_pictures_are_sharp_and_the_gif_moves():
+    from PIL import Image
+
+    img = Path(__file__).resolve().parent.parent / "docs" / "img"
+    for name in ("training.png", "sweep.png", "runs.png"):
+        with Image.open(img / name) as picture:
+            assert round(picture.info["dpi"][0]) == 150, name  # sharp on a slide, not 100 dpi
+    with Image.open(img / "descent.gif") as gif:
+        assert gif.n_frames >= 20
