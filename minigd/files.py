@@ -202,6 +202,7 @@ def open_regular(path: str | os.PathLike, what: str = "file") -> BinaryIO:
     Raises:
         FileNotFoundError: ``"<path>: no such file."``
         PermissionError: naming ``path`` when it cannot be read.
+        OSError: naming ``path`` for any other failure to open it.
         ValueError: naming ``path`` when it is a folder, a pipe, a device or a socket.
 
     Examples:
@@ -219,6 +220,8 @@ def open_regular(path: str | os.PathLike, what: str = "file") -> BinaryIO:
         raise FileNotFoundError(f"{path}: no such file.") from None
     except PermissionError:
         raise PermissionError(f"{path}: no permission to read it.") from None
+    except OSError as error:
+        raise type(error)(f"{path} cannot be read: {error.strerror or error}.") from None
     try:
         _check_regular(path, os.fstat(handle).st_mode, what)
     except BaseException:

@@ -1,7 +1,15 @@
+import os
+import threading
+import tracemalloc
+import warnings
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import minigd as mg
+import minigd.data as data
 
 
 def test_shapes_dtype_and_defaults():
@@ -41,16 +49,6 @@ def test_bad_arguments_are_named(kwargs, name):
 
 
 # -- read_csv --------------------------------------------------------------------------
-
-import os  # noqa: E402
-import threading  # noqa: E402
-import tracemalloc  # noqa: E402
-import warnings  # noqa: E402
-
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-import minigd.data as data  # noqa: E402
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="FIFOs and /dev/zero")
 
@@ -163,7 +161,8 @@ BAD_CONTENT = {
     "header only": ("x,y\n", " has no rows of numbers: it must hold lines like 'x,y'."),
     "comments only": ("# nothing\n\n", " has no rows of numbers: it must hold lines like 'x,y'."),
     "one column": ("y\n1\n2\n", " has 1 column: it needs at least 2 (inputs, then y in the last column)."),
-    "nan": ("1,2\n3,NaN\n", ", line 2, column 2: 'NaN' is not finite; remove or fill NaN and infinite values."),
+    "nan": ("1,2\n3,NaN\n", ", line 2, column 2: 'NaN' is not finite; remove or fill NaN and "
+                           "infinite values."),
     "too big": ("1,2\n3,1e400\n", ", line 2, column 2: '1e400' is not finite; remove or fill NaN and "
                                   "infinite values."),
     "text": ("1,2\n3,4\n5 ,abc\n", ", line 3, column 2: 'abc' is not a number."),
@@ -237,9 +236,13 @@ def test_a_big_file_is_read_as_a_stream(tmp_path):
 
 def test_ordinary_files_take_the_fast_path(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "_CHUNK_CHARS", 4096)
-    fast_results = []
-    fast = data._parse_fast
-    monkeypatch.setattr(data, "_parse_fast", lambda *args: fast_results.append(fast(*args)) or fast_results[-1])
+    fast_results, fast = [], data._parse_fast
+
+    def spy(text, layout):
+        fast_results.append(fast(text, layout))
+        return fast_results[-1]
+
+    monkeypatch.setattr(data, "_parse_fast", spy)
     rng = np.random.default_rng(1)
     rows = "".join(f"{a!r},{b!r},\n" for a, b in rng.normal(size=(3000, 2)).tolist())
     mg.read_csv(csv_file(tmp_path, "# comment\nx,y\n" + rows))

@@ -360,3 +360,12 @@ def test_importing_minigd_files_imports_nothing_heavy():
 
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["False", "False"]
+
+
+@posix_only
+def test_other_open_failures_name_the_path(tmp_path):
+    loop = tmp_path / "loop.npz"
+    os.symlink(loop, loop)  # a link to itself: "too many levels of symbolic links"
+    with pytest.raises(OSError) as caught:
+        open_regular(loop)
+    assert str(caught.value).startswith(f"{loop} cannot be read: ")
