@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import ops
+from .ops import Array
 
 
 class Activation:
@@ -43,10 +44,12 @@ class Activation:
 
     name = "activation"
 
-    def forward(self, z):
+    def forward(self, z: Array) -> Array:
+        """``a = f(z)``, with operators and :mod:`minigd.ops` (numpy arrays or tensors)."""
         raise NotImplementedError(f"{type(self).__name__} must define forward(z).")
 
     def backward(self, z: np.ndarray, a: np.ndarray, grad_a: np.ndarray) -> np.ndarray:
+        """``dL/dz`` from ``dL/da``, in numpy; ``z`` and ``a`` are the forward pass's."""
         raise NotImplementedError(f"{type(self).__name__} must define backward(z, a, grad_a).")
 
     def __repr__(self) -> str:

@@ -30,6 +30,7 @@ import numpy as np
 from ._validation import check_positive_int
 from .activations import Activation, get_activation
 from .models import Model, Params
+from .ops import Array
 
 
 class Layer:
@@ -45,6 +46,24 @@ class Layer:
     * ``backward(params, cache, grad_out)``: from ``dL/d(output)`` the gradients
       ``dL/dparam`` of its parameters and ``dL/d(input)``, which is the ``grad_out`` of
       the layer below.
+
+    Examples:
+        A layer that multiplies its one input feature by a weight ``w``:
+
+        >>> class Scale(Layer):
+        ...     base_name = "scale"
+        ...     def build(self, input_dim, rng):
+        ...         return {"w": np.ones(())}
+        ...     def output_dim(self, input_dim):
+        ...         return input_dim
+        ...     def forward_and_cache(self, params, x):
+        ...         return x * params["w"], x
+        ...     def backward(self, params, cache, grad_out, input_gradient=True):
+        ...         x = cache                     # a = w x: da/dw = x, da/dx = w
+        ...         return {"w": (grad_out * x).sum()}, grad_out * params["w"]
+        >>> model = Sequential([Scale(), Dense(1)])
+        >>> model(np.ones((2, 1))).shape, list(model.params)
+        ((2, 1), ['scale/w', 'dense/kernel', 'dense/bias'])
     """
 
     #: The base of the names Sequential gives layers of this kind: "dense", "dense_1", ...
@@ -57,15 +76,17 @@ class Layer:
         """Features of the output for inputs with ``input_dim`` features."""
         raise NotImplementedError(f"{type(self).__name__} must define output_dim(input_dim).")
 
-    def forward(self, params: Mapping, x):
+    def forward(self, params: Mapping, x: Array) -> Array:
         """The layer's output for input ``x`` (numpy array or tensor)."""
         return self.forward_and_cache(params, x)[0]
 
-    def forward_and_cache(self, params: Mapping, x) -> tuple:
+    def forward_and_cache(self, params: Mapping, x: Array) -> tuple[Array, object]:
+        """The layer's output and its cache: what ``backward`` needs from the forward pass."""
         raise NotImplementedError(f"{type(self).__name__} must define forward_and_cache(params, x).")
 
     def backward(self, params: Mapping, cache, grad_out: np.ndarray,
                  input_gradient: bool = True) -> tuple[Params, np.ndarray | None]:
+        """``(dL/dparam for its parameters, dL/d(input) or None if not input_gradient)``."""
         raise NotImplementedError(
             f"{type(self).__name__} must define backward(params, cache, grad_out, input_gradient)."
         )
@@ -200,7 +221,9 @@ class Sequential(Model):
         if not self.layers:
             raise ValueError("Sequential has no layers: pass some, e.g. Sequential([Dense(1)]).")
         if len(input_shape) not in (1, 2):
-            raise ValueError(f"x has shape {tuple(input_shape)}: Sequential takes (n, d), or (n,) for one feature.")
+            raise ValueError(
+                f"x has shape {tuple(input_shape)}: Sequential takes (n, d), or (n,) for one feature."
+            )
         self.input_dim = dim = 1 if len(input_shape) == 1 else int(input_shape[1])
         rng = np.random.default_rng(self.seed)
         for name, layer in zip(self.layer_names, self.layers):

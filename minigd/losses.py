@@ -22,6 +22,7 @@ import numpy as np
 
 from . import ops
 from ._validation import check_real
+from .ops import Array
 
 #: Keras's ``backend.epsilon()``: probabilities are clipped to [EPSILON, 1 - EPSILON].
 EPSILON = 1e-7
@@ -73,10 +74,12 @@ class Loss:
             "or be (n,) and (n, 1)."
         )
 
-    def compute(self, y_true, y_pred):
+    def compute(self, y_true: Array, y_pred: Array) -> Array:
+        """The loss, a 0-d array or tensor: operators and :mod:`minigd.ops` only."""
         raise NotImplementedError(f"{type(self).__name__} must define compute(y_true, y_pred).")
 
     def gradient(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+        """``dL/dy_pred``, in numpy, of ``y_pred``'s shape."""
         raise NotImplementedError(
             f"{type(self).__name__} has no analytic gradient: define "
             "gradient(y_true, y_pred), or use gradients='tape' or 'numeric'."

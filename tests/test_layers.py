@@ -175,7 +175,8 @@ def _pre_activations(model, x):
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(widths=st.lists(st.integers(1, 5), min_size=1, max_size=3),
-       activations=st.lists(st.sampled_from([None, "relu", "tanh", "sigmoid", "softmax"]), min_size=3, max_size=3),
+       activations=st.lists(st.sampled_from([None, "relu", "tanh", "sigmoid", "softmax"]),
+                            min_size=3, max_size=3),
        features=st.integers(1, 3), as_vector=st.booleans(), loss_index=st.integers(0, 4),
        seed=st.integers(0, 2**32 - 1))
 def test_sequential_analytic_gradients_equal_the_tapes_and_finite_differences(
@@ -279,3 +280,28 @@ def test_a_hidden_layer_trains_on_one_hot_targets_too():
     before = loss(one_hot, model(x))
     Trainer(loss, SGD(learning_rate=1.0, momentum=0.9)).fit(model, x, one_hot, steps=200)
     assert loss(one_hot, model(x)) < 0.5 * before
+
+
+def test_the_three_providers_train_a_network_along_the_same_path():
+    """20 steps of the trainer with each provider: same losses, same weights (compiled tape too)."""
+    x, labels = _spirals(points_per_class=20)
+    runs = {}
+    for gradients in ["analytic", "tape", "numeric"]:
+        model = Sequential([Dense(6, activation="tanh"), Dense(3, activation="softmax")])
+        history = Trainer(SparseCategoricalCrossentropy(), SGD(learning_rate=0.5, momentum=0.5),
+                          gradients=gradients).fit(model, x, labels, steps=20)
+        runs[gradients] = (model.params, history.history["loss"])
+    params, losses = runs["analytic"]
+    for gradients, tolerance in [("tape", 1e-10), ("numeric", 1e-6)]:
+        np.testing.assert_allclose(runs[gradients][1], losses, rtol=tolerance)
+        for name in params:
+            np.testing.assert_allclose(runs[gradients][0][name], params[name], rtol=tolerance, atol=tolerance)
+
+
+def test_layers_and_losses_do_not_import_tensorflow():
+    import subprocess
+    import sys
+
+    code = ("import sys, minigd.layers, minigd.losses, minigd.activations, minigd.ops; "
+            "assert 'tensorflow' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -81,7 +81,8 @@ def cases(seed):
     found += [
         ("cce-soft-targets", CategoricalCrossentropy(), ("CategoricalCrossentropy", {}),
          _softmax(rng.normal(size=(N, K))), probabilities),
-        ("cce-unnormalised", CategoricalCrossentropy(), ("CategoricalCrossentropy", {}), one_hot, unnormalised),
+        ("cce-unnormalised", CategoricalCrossentropy(), ("CategoricalCrossentropy", {}),
+         one_hot, unnormalised),
         ("sparse-unnormalised", SparseCategoricalCrossentropy(), ("SparseCategoricalCrossentropy", {}),
          classes.astype(np.float64), unnormalised),
     ]
@@ -181,7 +182,8 @@ def test_the_hand_gradients_run_on_the_shapes_the_trainer_passes():
     (MAE(), np.zeros((2, 2, 2)), np.zeros((2, 2, 2)), r"must be \(n,\) or \(n, k\)"),
     (MSE(), ["a", "b"], [1.0, 2.0], "y_true must be an array of real numbers"),
     (CategoricalCrossentropy(), [0.0, 1.0], [0.5, 0.5], r"needs both of shape \(n, k\)"),
-    (SparseCategoricalCrossentropy(), [0.0, 3.0], np.full((2, 3), 1 / 3), "labels must be whole numbers 0 to 2"),
+    (SparseCategoricalCrossentropy(), [0.0, 3.0], np.full((2, 3), 1 / 3),
+     "labels must be whole numbers 0 to 2"),
     (SparseCategoricalCrossentropy(), [0.5, 1.0], np.full((2, 3), 1 / 3), "y_true holds 0.5"),
     (SparseCategoricalCrossentropy(), [0.0, 1.0, 2.0], np.full((2, 3), 1 / 3), r"y_true of shape \(n,\)"),
     (SparseCategoricalCrossentropy(), np.zeros((2, 3)), np.full((2, 3), 1 / 3), r"or \(n, 1\)"),
@@ -204,7 +206,8 @@ def test_bad_arguments_are_refused_by_name(make, message):
 
 def test_reprs_show_the_arguments():
     assert repr(Huber(delta=0.5)) == "Huber(delta=0.5)"
-    assert repr(SparseCategoricalCrossentropy(from_logits=True)) == "SparseCategoricalCrossentropy(from_logits=True)"
+    assert repr(SparseCategoricalCrossentropy(from_logits=True)) == (
+        "SparseCategoricalCrossentropy(from_logits=True)")
     assert repr(MSE()) == "MSE()"
 
 
