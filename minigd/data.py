@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import io
 import math
 import os
 import re
 import warnings
 from collections.abc import Callable, Iterator, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -176,8 +176,9 @@ def _chunks(path, stream, first_line: int) -> Iterator[tuple[int, str]]:
 
 # -- the layout: separator, header, columns -------------------------------------------
 
-@dataclasses.dataclass(frozen=True)
-class _Layout:
+class _Layout(NamedTuple):
+    """How the file is laid out, decided from its first lines."""
+
     delimiter: str | None  # None: runs of spaces and tabs
     columns: int
     header: list[str] | None
