@@ -31,6 +31,8 @@ from typing import IO, BinaryIO
 
 import numpy as np
 
+from ._validation import check_positive_int
+
 FORMAT_MEMBER = "minigd-format"  # has a dash, so no Python identifier can clash with it
 FORMAT_VERSION = 1
 # what read_archive unpacks at most, by default: 100 times the file's size, but never less
@@ -324,7 +326,8 @@ def read_archive(path: str | os.PathLike, kind: str | tuple[str, ...],
         name -> array, without the declaration member.
 
     Raises:
-        FileNotFoundError: ``"<path>: no such file."``
+        FileNotFoundError: ``"<path>: no such file."`` (other OSErrors, such as
+            PermissionError, name ``path`` too).
         ValueError: naming ``path``: not an ordinary file, not a zip of ``.npy``
             arrays, damaged, too big once unpacked (sizes named), arrays of objects,
             or another kind than ``kind`` (both kinds named).
@@ -342,6 +345,7 @@ def read_archive(path: str | os.PathLike, kind: str | tuple[str, ...],
     expected = (kind,) if isinstance(kind, str) else tuple(kind)
     for name in expected:
         _check_kind_name(name)
+    max_bytes = check_positive_int(max_bytes, "max_bytes", allow_none=True)
     with open_regular(path, ".npz archive") as file:
         size = os.fstat(file.fileno()).st_size
         limit = max(UNPACK_FLOOR, UNPACK_RATIO * size) if max_bytes is None else max_bytes

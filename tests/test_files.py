@@ -369,3 +369,10 @@ def test_other_open_failures_name_the_path(tmp_path):
     with pytest.raises(OSError) as caught:
         open_regular(loop)
     assert str(caught.value).startswith(f"{loop} cannot be read: ")
+
+
+@pytest.mark.parametrize("max_bytes", [0, -1, 2.5, "big"])
+def test_a_bad_max_bytes_is_named(tmp_path, max_bytes):
+    write_archive(tmp_path / "w.npz", {"w": np.ones(1)}, "minigd-weights")
+    with pytest.raises(ValueError, match="max_bytes must be a whole number >= 1"):
+        read_archive(tmp_path / "w.npz", "minigd-weights", max_bytes=max_bytes)
