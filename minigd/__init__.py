@@ -8,18 +8,21 @@
 TensorFlow (the "tape" provider) and matplotlib (plotting) are imported only when used.
 """
 
-from . import ops
+from . import activations, ops, schedules
 from .callbacks import (
     Callback,
     EarlyStopping,
     History,
     LambdaCallback,
+    LearningRateScheduler,
     ModelCheckpoint,
     ProgressBar,
+    ReduceLROnPlateau,
     StepLogger,
 )
 
 from .data import DataFileError, make_linear_data, read_csv
+from .datasets import make_classification_data, make_sine_data, make_spiral_data
 from .divergence import DivergenceError, stable_learning_rate
 from .formatting import format_params, format_value
 from .gradients import (
@@ -30,7 +33,17 @@ from .gradients import (
     TapeGradients,
     check_gradients,
 )
-from .losses import MSE, Loss
+from .layers import Dense, Layer, Sequential
+from .losses import (
+    MAE,
+    MSE,
+    BinaryCrossentropy,
+    CategoricalCrossentropy,
+    Huber,
+    Loss,
+    SparseCategoricalCrossentropy,
+)
+from .metrics import Metric, get_metric
 from .models import Linear, Model
 from .optimizers import SGD, Optimizer, sgd_update
 from .trainer import Trainer
@@ -66,5 +79,22 @@ __all__ = [
     "read_csv",
     "stable_learning_rate",
     "ops",
+    "activations",
+    "SparseCategoricalCrossentropy",
+    "CategoricalCrossentropy",
+    "BinaryCrossentropy",
+    "Huber",
+    "MAE",
+    "Sequential",
+    "Layer",
+    "Dense",
+    "schedules",
+    "make_spiral_data",
+    "make_sine_data",
+    "make_classification_data",
+    "get_metric",
+    "Metric",
+    "ReduceLROnPlateau",
+    "LearningRateScheduler",
     "sgd_update",
 ]

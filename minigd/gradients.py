@@ -142,8 +142,11 @@ def train_step_for(provider: GradientProvider, model: Model, loss: Loss, optimiz
         if not checked:  # once: a backward that forgets to sum would reshape a parameter
             check_gradient_shapes(provider, params, grads)
             checked = True
-        new_params, new_state = optimizer.update(grads, state, params, learning_rate)
-        # parameters stay float64 arrays (0-d for scalars); numpy returns scalars for 0-d maths
+        # param[()] is a numpy scalar for a 0-d array, whose arithmetic is ~5x cheaper than
+        # a 0-d array's, and a view of the same array otherwise
+        new_params, new_state = optimizer.update(
+            grads, state, {name: param[()] for name, param in params.items()}, learning_rate)
+        # parameters stay float64 arrays (0-d for scalars)
         return value, {name: np.asarray(value) for name, value in new_params.items()}, new_state
 
     return step
@@ -241,7 +244,9 @@ class GradientCheck:
         pairs = list(self.errors)
         rows = [["parameter", *(f"{p} grad" for p in self.gradients), *pairs, "verdict"]]
         for name in self._names():
-            values = [format_value(grads[name], digits=10) for grads in self.gradients.values()]
+            # scalars to 10 digits; arrays to 4, so that a row stays readable
+            values = [format_value(grads[name], digits=10 if grads[name].ndim == 0 else 4)
+                      for grads in self.gradients.values()]
             rows.append([name, *values, *(f"{self.errors[pair][name]:.2e}" for pair in pairs),
                          self.verdict(name)])
         return rows

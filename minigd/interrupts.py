@@ -55,11 +55,10 @@ class InterruptGuard:
         elif self._previous != signal.SIG_IGN:
             raise KeyboardInterrupt
 
-    def __enter__(self) -> InterruptGuard:
+    def __enter__(self) -> None:
         self._committing = True
-        return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, exc_type, exc, traceback) -> None:
         self._committing = False
         if self._pending:
             self._pending = False

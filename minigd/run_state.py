@@ -27,7 +27,7 @@ class RunState:
 
     Examples:
         >>> run = RunState(seed=0)
-        >>> run.epoch_order(5, shuffle=False) is None
+        >>> sorted(run.epoch_order(5)) == [0, 1, 2, 3, 4]
         True
         >>> run.advance(batch_size=2, examples=2, loss=3.0)
         >>> run.step, run.batch_start, run.epoch_loss()
@@ -41,21 +41,20 @@ class RunState:
         self.loss_sum = 0.0
         self.examples = 0
         self.rng = np.random.default_rng(seed)
-        self._epoch_rng_state = self.rng.bit_generator.state
+        self._epoch_rng_state = self._next_epoch_rng_state = self.rng.bit_generator.state
 
-    def epoch_order(self, n: int, shuffle: bool) -> np.ndarray | None:
-        """This epoch's order of the n examples, or None for their own order.
+    def epoch_order(self, n: int) -> np.ndarray:
+        """This epoch's random order of the n examples.
 
         It is always drawn from the generator's state at the start of the epoch, so
         drawing it again (a run resumed mid-epoch, or interrupted right after the
         draw) gives the very same order.
         """
-        if not shuffle:
-            return None
         self.rng.bit_generator.state = self._epoch_rng_state
         # int32 when it fits: the order then costs 4 bytes per example
         order = np.arange(n, dtype=np.int32 if n < 2**31 else np.int64)
         self.rng.shuffle(order)  # in place: permutation() would hold a second copy
+        self._next_epoch_rng_state = self.rng.bit_generator.state
         return order
 
     def advance(self, batch_size: int, examples: int, loss: float) -> None:
@@ -72,7 +71,9 @@ class RunState:
     def end_epoch(self) -> None:
         self.epoch += 1
         self.batch_start, self.loss_sum, self.examples = 0, 0.0, 0
-        self._epoch_rng_state = self.rng.bit_generator.state  # the next epoch draws from here
+        # the next epoch draws from where this one's draw left the generator (reading the
+        # state costs microseconds: only runs that shuffle do it, once per epoch)
+        self._epoch_rng_state = self._next_epoch_rng_state
 
     _COUNTERS = ("step", "epoch", "batch_start", "loss_sum", "examples")
 
@@ -82,7 +83,7 @@ class RunState:
     def set_state(self, state: dict[str, Any]) -> None:
         for name in self._COUNTERS:
             setattr(self, name, state[name])
-        self._epoch_rng_state = state["epoch_rng"]
+        self._epoch_rng_state = self._next_epoch_rng_state = state["epoch_rng"]
 
 
 @dataclass(frozen=True)

@@ -132,7 +132,7 @@ class Trainer:
         """
         x, y = self._prepare(model, x, y, steps, epochs, batch_size, shuffle, validation_data, seed)
         callbacks = self._callbacks = CallbackList(self.callbacks, self, self.history)
-        run, plan, logs = self._run, self._plan, {}
+        run, plan, n, logs = self._run, self._plan, len(y), {}
         self._interrupts.install()
         try:
             callbacks.on_train_begin(logs)
@@ -142,8 +142,8 @@ class Trainer:
             # own warnings would only add noise.
             with np.errstate(over="ignore", invalid="ignore"):
                 while self._epoch_to_run():
-                    order = self._begin_epoch(len(y))
-                    while run.batch_start < len(y) and run.step < plan.steps and not self.stop_training:
+                    order = self._begin_epoch(n)
+                    while run.batch_start < n and run.step < plan.steps and not self.stop_training:
                         x_batch, y_batch = _batch(x, y, order, run.batch_start, plan.batch_size)
                         logs = self._train_step(x_batch, y_batch)
                     logs = self._end_epoch(logs)
@@ -176,7 +176,9 @@ class Trainer:
             run.advance(self._plan.batch_size, len(y_batch), loss)
             self._in_hook = True
             self._callbacks.on_step_end(run.step - 1, logs)
-            self._write_requested_checkpoints()
+            self._in_hook = False
+            if self._requested_checkpoints:
+                self._write_requested_checkpoints()
         return logs
 
     # -- epochs ---------------------------------------------------------------------------
@@ -192,7 +194,7 @@ class Trainer:
         run = self._run
         if run.batch_start == 0:  # not resuming in the middle of this epoch
             self._callbacks.on_epoch_begin(run.epoch, {})
-        return run.epoch_order(n, self._plan.shuffle)
+        return run.epoch_order(n) if self._plan.shuffle else None
 
     def _end_epoch(self, step_logs: Logs) -> Logs:
         run = self._run
@@ -202,23 +204,25 @@ class Trainer:
         last_rate = step_logs.get("learning_rate") or self.optimizer.learning_rate_at(
             self.optimizer_state["iterations"] - 1)
         logs = {"loss": run.epoch_loss(), "learning_rate": last_rate}
-        logs.update(self._evaluate(*self.train_data))
+        if self.metrics:
+            logs.update(self._evaluate(*self.train_data))
         if self.validation_data is not None:
             x_val, y_val = self.validation_data
             # forward, not model(): fit checked x_val once; no need to each epoch
             logs["val_loss"] = self.loss(y_val, self.model.forward(self.model.params, x_val))
-            logs.update({f"val_{key}": value for key, value in self._evaluate(x_val, y_val).items()})
+            if self.metrics:
+                logs.update({f"val_{key}": value for key, value in self._evaluate(x_val, y_val).items()})
         epoch = run.epoch
         with self._interrupts:
             run.end_epoch()
             self._in_hook = True
             self._callbacks.on_epoch_end(epoch, logs)
-            self._write_requested_checkpoints()
+            self._in_hook = False
+            if self._requested_checkpoints:
+                self._write_requested_checkpoints()
         return logs
 
     def _evaluate(self, x: np.ndarray, y: np.ndarray) -> Logs:
-        if not self.metrics:
-            return {}
         y_pred = self.model.forward(self.model.params, x)
         return {metric.name: float(metric(y, y_pred)) for metric in self.metrics}
 
@@ -294,7 +298,6 @@ class Trainer:
         })
 
     def _write_requested_checkpoints(self) -> None:
-        self._in_hook = False
         while self._requested_checkpoints:
             self.save_checkpoint(self._requested_checkpoints.pop(0))
 

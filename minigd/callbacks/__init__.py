@@ -33,9 +33,10 @@ from .base import HOOKS, Callback, CallbackList
 from .early_stopping import EarlyStopping
 from .history import History
 from .lambda_callback import LambdaCallback
+from .learning_rate import LearningRateScheduler, ReduceLROnPlateau
 from .model_checkpoint import ModelCheckpoint
 from .progress import ProgressBar
 from .step_logger import StepLogger
 
 __all__ = ["HOOKS", "Callback", "CallbackList", "EarlyStopping", "History", "LambdaCallback",
-           "ModelCheckpoint", "ProgressBar", "StepLogger"]
+           "LearningRateScheduler", "ModelCheckpoint", "ProgressBar", "ReduceLROnPlateau", "StepLogger"]

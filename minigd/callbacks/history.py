@@ -48,7 +48,7 @@ class History(Callback):
     def _clear(self) -> None:
         self.history: dict[str, list[float]] = {}
         self.epoch: list[int] = []
-        self.step_history: dict[str, list[float]] = {}
+        self.step_history: dict[str, list[float]] = {key: [] for key in STEP_KEYS}
         self.steps: list[int] = []
         self.epoch_end_steps: list[int] = []
         self.params: dict[str, list[np.ndarray]] = {}
@@ -61,9 +61,9 @@ class History(Callback):
 
     def on_step_end(self, step, logs):
         self.steps.append(step)
-        for key in STEP_KEYS:
-            if key in logs:
-                self.step_history.setdefault(key, []).append(logs[key])
+        step_history = self.step_history
+        for key in STEP_KEYS:  # the trainer puts both in every step's logs
+            step_history[key].append(logs[key])
         if self.record_params:
             for name, value in self.model.params.items():
                 self.params.setdefault(name, []).append(value.copy())
@@ -91,19 +91,38 @@ class History(Callback):
             raise ValueError("param_path needs History(record_params=True) among the callbacks.")
         return np.stack([self.initial_params[name], *self.params.get(name, [])])
 
+    def summary(self) -> list[tuple[str, float, str]]:
+        """(key, last value, best value as text) for every epoch key; no best for the rate."""
+        rows = []
+        for key, values in self.history.items():
+            if not values:
+                continue
+            if key == "learning_rate":
+                best = ""
+            else:  # larger is better for accuracies, smaller for losses and errors
+                best = f"{(max if _larger_is_better(key) else min)(values):.6g}"
+            rows.append((key, values[-1], best))
+        return rows
+
     def __repr__(self) -> str:
         rows = [f"History: {len(self.steps)} steps, {len(self.epoch)} epochs"]
-        for key, values in self.history.items():
-            if values:
-                rows.append(f"  {key:<14} last {values[-1]:.6g}   best {min(values):.6g}")
+        rows += [f"  {key:<14} last {last:<12.6g}" + (f" best {best}" if best else "")
+                 for key, last, best in self.summary()]
         return "\n".join(rows)
 
     def _repr_html_(self) -> str:
-        cells = "".join(f"<tr><td>{key}</td><td>{values[-1]:.6g}</td><td>{min(values):.6g}</td></tr>"
-                        for key, values in self.history.items() if values)
+        cells = "".join(f"<tr><td>{key}</td><td>{last:.6g}</td><td>{best}</td></tr>"
+                        for key, last, best in self.summary())
         return (f"<p>History: {len(self.steps)} steps, {len(self.epoch)} epochs</p>"
                 f"<table><tr><th>key</th><th>last</th><th>best</th></tr>{cells}</table>")
 
 
 #: Step-log keys History records once per step (every key is recorded per epoch).
 STEP_KEYS = ("loss", "learning_rate")
+
+
+def _larger_is_better(key: str) -> bool:
+    from ..metrics import METRICS
+
+    name = key[4:] if key.startswith("val_") else key
+    return name in METRICS and METRICS[name][1] == "up"
