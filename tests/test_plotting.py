@@ -267,3 +267,35 @@ def test_the_committed_doc_pictures_are_sharp_and_the_gif_moves():
             assert round(picture.info["dpi"][0]) == 150, name  # sharp on a slide, not 100 dpi
     with Image.open(img / "descent.gif") as gif:
         assert gif.n_frames >= 20
+
+
+# -- LivePlot outside a notebook (inside one: tests/test_notebooks.py) ----------------------
+
+def test_live_plot_outside_a_notebook_without_a_file_draws_nothing(tmp_path, monkeypatch):
+    from minigd.callbacks.live_plot import LivePlot
+
+    monkeypatch.chdir(tmp_path)
+    live = LivePlot(interval=0.0)
+    x, y = mg.make_linear_data(n=50, seed=0)
+    mg.Trainer(mg.MSE(), mg.SGD(0.01), callbacks=[live]).fit(mg.Linear(), x, y, steps=30)
+    assert live.redraws == 0 and list(tmp_path.iterdir()) == []
+
+
+def test_live_plot_rewrites_a_png_and_keeps_to_its_budget(tmp_path):
+    from minigd.callbacks.live_plot import LivePlot
+
+    path = tmp_path / "live.png"
+    # interval 0 allows a redraw at once; a tiny budget then forbids another until the end
+    live = LivePlot(interval=0.0, filename=path, budget=1e-9)
+    x, y = mg.make_linear_data(n=50, seed=0)
+    mg.Trainer(mg.MSE(), mg.SGD(0.01), callbacks=[live]).fit(mg.Linear(), x, y, steps=30)
+    assert live.redraws == 2  # the first step's picture, and the final one
+    assert png_size(path)[0] > 300 and [p.name for p in tmp_path.iterdir()] == ["live.png"]
+
+
+def test_live_plot_options_are_checked():
+    from minigd.callbacks.live_plot import LivePlot
+
+    for options, name in (({"every": 0}, "every"), ({"interval": -1}, "interval"), ({"budget": 0}, "budget")):
+        with pytest.raises(ValueError, match=name):
+            LivePlot(**options)
