@@ -20,7 +20,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 NOT_SOURCE = (".git", ".venv", "build", "dist", "site", "*.egg-info", "__pycache__", "*.py[cod]",
               ".pytest_cache", ".hypothesis")
-EXTRAS = {"tf", "plot", "progress", "all", "docs", "test"}
+EXTRAS = {"tf", "plot", "progress", "tensorboard", "notebook", "all", "docs", "test"}
 
 
 @pytest.fixture(scope="module")
