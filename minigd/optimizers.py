@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from . import ops
 from ._validation import check_real
 from .ops import Array
 
@@ -207,6 +208,208 @@ class SGD(Optimizer):
         if self.nesterov:
             factor /= 1.0 + 2.0 * self.momentum
         return factor / lambda_max
+
+
+class Adagrad(Optimizer):
+    """Adagrad: each parameter's step shrinks with the squares of all its past gradients.
+
+    Keras's formulation, for each parameter ``w`` with gradient ``g``::
+
+        accumulator <- accumulator + g**2          (starts at initial_accumulator_value)
+        w           <- w - learning_rate * g / sqrt(accumulator + epsilon)
+
+    A parameter whose gradients have been large takes small steps, and one whose
+    gradients have been small takes larger ones. The accumulator only grows, so the
+    steps shrink for ever.
+
+    Args:
+        learning_rate: step size, a number > 0 or a schedule.
+        initial_accumulator_value: where every accumulator starts, >= 0.
+        epsilon: added under the square root so that it never divides by 0, > 0.
+
+    Examples:
+        >>> optimizer = Adagrad(learning_rate=0.1, initial_accumulator_value=0.0, epsilon=1e-7)
+        >>> state = optimizer.init({"w": np.array(1.0)})
+        >>> params, state = optimizer.update({"w": 0.5}, state, {"w": 1.0}, learning_rate=0.1)
+        >>> round(float(params["w"]), 6), float(state["accumulator"]["w"])
+        (0.9, 0.25)
+    """
+
+    def __init__(self, learning_rate: LearningRate = 0.001, initial_accumulator_value: float = 0.1,
+                 epsilon: float = 1e-7) -> None:
+        super().__init__(learning_rate)
+        self.initial_accumulator_value = check_real(initial_accumulator_value, "initial_accumulator_value",
+                                                    low=0.0, low_inclusive=True)
+        self.epsilon = check_real(epsilon, "epsilon", low=0.0)
+
+    def slots(self, params):
+        return {"accumulator": _filled(params, self.initial_accumulator_value)}
+
+    def update(self, grads, state, params, learning_rate):
+        new_params, accumulators = {}, {}
+        for name, w in params.items():
+            g = grads[name]
+            accumulators[name] = state["accumulator"][name] + ops.square(g)
+            new_params[name] = w - learning_rate * g / ops.sqrt(accumulators[name] + self.epsilon)
+        return new_params, {"iterations": state["iterations"] + 1, "accumulator": accumulators}
+
+    def _hyperparameters(self):
+        return ("learning_rate", "initial_accumulator_value", "epsilon")
+
+
+class RMSprop(Optimizer):
+    """RMSprop: divide each step by a running root-mean-square of recent gradients.
+
+    Keras's formulation, for each parameter ``w`` with gradient ``g`` (every slot starts at 0)::
+
+        velocity <- rho * velocity + (1 - rho) * g**2
+        increment = learning_rate * g / sqrt(velocity + epsilon)
+
+    With ``centered=True`` the mean gradient's square is taken off the velocity, so that
+    it becomes a variance::
+
+        average_gradient <- rho * average_gradient + (1 - rho) * g
+        increment = learning_rate * g / sqrt(velocity - average_gradient**2 + epsilon)
+
+    Then, without and with ``momentum``::
+
+        w <- w - increment
+        momentum <- momentum * momentum + increment;  w <- w - momentum
+
+    (the slot called ``momentum`` is multiplied by the hyperparameter of that name).
+
+    Unlike Adagrad's accumulator, the velocity forgets old gradients (at the rate
+    ``1 - rho``), so the steps do not shrink for ever.
+
+    Args:
+        learning_rate: step size, a number > 0 or a schedule.
+        rho: how much of the old velocity each step keeps, in [0, 1).
+        momentum: in [0, 1); 0 keeps no momentum slot.
+        epsilon: added under the square root so that it never divides by 0, > 0.
+        centered: divide by an estimate of the gradient's standard deviation instead of
+            its root mean square.
+
+    Examples:
+        >>> optimizer = RMSprop(learning_rate=0.1, rho=0.75)
+        >>> state = optimizer.init({"w": np.array(1.0)})
+        >>> params, state = optimizer.update({"w": 0.5}, state, {"w": 1.0}, learning_rate=0.1)
+        >>> round(float(params["w"]), 6), float(state["velocity"]["w"])
+        (0.8, 0.0625)
+    """
+
+    def __init__(self, learning_rate: LearningRate = 0.001, rho: float = 0.9, momentum: float = 0.0,
+                 epsilon: float = 1e-7, centered: bool = False) -> None:
+        super().__init__(learning_rate)
+        self.rho = check_real(rho, "rho", low=0.0, high=1.0, low_inclusive=True)
+        self.momentum = check_real(momentum, "momentum", low=0.0, high=1.0, low_inclusive=True)
+        self.epsilon = check_real(epsilon, "epsilon", low=0.0)
+        self.centered = _check_bool(centered, "centered")
+
+    def slots(self, params):
+        slots = {"velocity": _filled(params, 0.0)}
+        if self.momentum > 0:
+            slots["momentum"] = _filled(params, 0.0)
+        if self.centered:
+            slots["average_gradient"] = _filled(params, 0.0)
+        return slots
+
+    def update(self, grads, state, params, learning_rate):
+        rho, new_params = self.rho, {}
+        new_state = {"iterations": state["iterations"] + 1, **{slot: {} for slot in self.slots({})}}
+        for name, w in params.items():
+            g = grads[name]
+            velocity = rho * state["velocity"][name] + (1 - rho) * ops.square(g)
+            new_state["velocity"][name] = velocity
+            if self.centered:
+                average = rho * state["average_gradient"][name] + (1 - rho) * g
+                new_state["average_gradient"][name] = average
+                increment = learning_rate * g / ops.sqrt(velocity - ops.square(average) + self.epsilon)
+            else:
+                increment = learning_rate * g / ops.sqrt(velocity + self.epsilon)
+            if self.momentum > 0:
+                increment = new_state["momentum"][name] = self.momentum * state["momentum"][name] + increment
+            new_params[name] = w - increment
+        return new_params, new_state
+
+    def _hyperparameters(self):
+        return ("learning_rate", "rho", "momentum", "epsilon", "centered")
+
+
+class Adam(Optimizer):
+    """Adam: momentum on the gradient, divided by a running root-mean-square of it (RMSprop).
+
+    Keras's formulation, for each parameter ``w`` with gradient ``g``, ``t`` the number of
+    this step (1 for the first) and every slot starting at 0::
+
+        momentum <- momentum + (1 - beta_1) * (g - momentum)      # = beta_1 * momentum + (1 - beta_1) * g
+        velocity <- velocity + (1 - beta_2) * (g**2 - velocity)   # = beta_2 * velocity + (1 - beta_2) * g**2
+        alpha = learning_rate * sqrt(1 - beta_2**t) / (1 - beta_1**t)
+        w <- w - alpha * momentum / (sqrt(velocity) + epsilon)
+
+    ``alpha`` corrects both averages for starting at 0 (their "bias"): without it the
+    first steps would be too small. With ``amsgrad=True`` the step divides by the
+    largest velocity so far instead, so that it never grows back::
+
+        velocity_hat <- maximum(velocity_hat, velocity)
+        w <- w - alpha * momentum / (sqrt(velocity_hat) + epsilon)
+
+    Args:
+        learning_rate: step size, a number > 0 or a schedule.
+        beta_1: how much of the old momentum each step keeps, in [0, 1).
+        beta_2: how much of the old velocity each step keeps, in [0, 1).
+        epsilon: added to the square root so that it never divides by 0, > 0.
+        amsgrad: use the AMSGrad variant (the largest velocity so far).
+
+    Examples:
+        >>> optimizer = Adam(learning_rate=0.1)
+        >>> state = optimizer.init({"w": np.array(1.0)})
+        >>> params, state = optimizer.update({"w": 0.5}, state, {"w": 1.0}, learning_rate=0.1)
+        >>> round(float(params["w"]), 4), round(float(state["momentum"]["w"]), 6), state["iterations"]
+        (0.9, 0.05, 1.0)
+
+    The first step is ``learning_rate`` against the gradient's sign, whatever its size.
+    """
+
+    def __init__(self, learning_rate: LearningRate = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-7, amsgrad: bool = False) -> None:
+        super().__init__(learning_rate)
+        self.beta_1 = check_real(beta_1, "beta_1", low=0.0, high=1.0, low_inclusive=True)
+        self.beta_2 = check_real(beta_2, "beta_2", low=0.0, high=1.0, low_inclusive=True)
+        self.epsilon = check_real(epsilon, "epsilon", low=0.0)
+        self.amsgrad = _check_bool(amsgrad, "amsgrad")
+
+    def slots(self, params):
+        slots = {"momentum": _filled(params, 0.0), "velocity": _filled(params, 0.0)}
+        if self.amsgrad:
+            slots["velocity_hat"] = _filled(params, 0.0)
+        return slots
+
+    def update(self, grads, state, params, learning_rate):
+        t = state["iterations"] + 1
+        alpha = learning_rate * ops.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
+        new_params, new_state = {}, {"iterations": t, **{slot: {} for slot in self.slots({})}}
+        for name, w in params.items():
+            g, m, v = grads[name], state["momentum"][name], state["velocity"][name]
+            m = new_state["momentum"][name] = m + (g - m) * (1 - self.beta_1)
+            v = new_state["velocity"][name] = v + (ops.square(g) - v) * (1 - self.beta_2)
+            if self.amsgrad:
+                v = new_state["velocity_hat"][name] = ops.maximum(state["velocity_hat"][name], v)
+            new_params[name] = w - m * alpha / (ops.sqrt(v) + self.epsilon)
+        return new_params, new_state
+
+    def _hyperparameters(self):
+        return ("learning_rate", "beta_1", "beta_2", "epsilon", "amsgrad")
+
+
+def _filled(params: Mapping[str, Array], value: float) -> dict[str, np.ndarray]:
+    """One float64 array per parameter, of its shape, every element ``value``."""
+    return {name: np.full(np.shape(param), value, dtype=np.float64) for name, param in params.items()}
+
+
+def _check_bool(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True or False, got {value!r}.")
+    return value
 
 
 def _same_shapes(state: State, params: Mapping) -> bool:
