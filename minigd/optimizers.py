@@ -246,6 +246,7 @@ class Adagrad(Optimizer):
         return {"accumulator": _filled(params, self.initial_accumulator_value)}
 
     def update(self, grads, state, params, learning_rate):
+        """The class's rule, parameter by parameter."""
         new_params, accumulators = {}, {}
         for name, w in params.items():
             g = grads[name]
@@ -314,8 +315,10 @@ class RMSprop(Optimizer):
         return slots
 
     def update(self, grads, state, params, learning_rate):
+        """The class's rule, parameter by parameter; the state keeps the slots it came with."""
         rho, new_params = self.rho, {}
-        new_state = {"iterations": state["iterations"] + 1, **{slot: {} for slot in self.slots({})}}
+        new_state = {slot: {} for slot in state}  # the same slots, filled below
+        new_state["iterations"] = state["iterations"] + 1
         for name, w in params.items():
             g = grads[name]
             velocity = rho * state["velocity"][name] + (1 - rho) * ops.square(g)
@@ -385,9 +388,11 @@ class Adam(Optimizer):
         return slots
 
     def update(self, grads, state, params, learning_rate):
+        """The class's rule, parameter by parameter; ``t`` counts this step too."""
         t = state["iterations"] + 1
         alpha = learning_rate * ops.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
-        new_params, new_state = {}, {"iterations": t, **{slot: {} for slot in self.slots({})}}
+        new_params, new_state = {}, {slot: {} for slot in state}  # the same slots, filled below
+        new_state["iterations"] = t
         for name, w in params.items():
             g, m, v = grads[name], state["momentum"][name], state["velocity"][name]
             m = new_state["momentum"][name] = m + (g - m) * (1 - self.beta_1)

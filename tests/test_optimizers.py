@@ -159,7 +159,8 @@ def test_twenty_steps_give_the_numbers_of_keras(name, kwargs, keras_float64):
 
 @pytest.mark.parametrize("name", ADAPTIVE)
 def test_defaults_are_keras_defaults(name, keras_float64):
-    ours, theirs = getattr(optimizers, name)().get_config(), getattr(keras_float64.optimizers, name)().get_config()
+    ours = getattr(optimizers, name)().get_config()
+    theirs = getattr(keras_float64.optimizers, name)().get_config()
     assert ours.keys() <= theirs.keys()
     for key, value in ours.items():
         assert value == pytest.approx(theirs[key], rel=1e-7), key  # Keras keeps the rate in float32
@@ -201,7 +202,10 @@ def test_adaptive_updates_are_pure(optimizer):
 
 
 def _leaves(tree):
-    return [leaf for value in tree.values() for leaf in (_leaves(value) if isinstance(value, dict) else [value])]
+    leaves = []
+    for value in tree.values():
+        leaves.extend(_leaves(value) if isinstance(value, dict) else [value])
+    return leaves
 
 
 def test_adaptive_rules_run_on_tensorflow_variables():
@@ -312,7 +316,8 @@ def test_adam_with_reduce_lr_on_plateau_resumes_bit_for_bit(tmp_path):
 
     uninterrupted = run("first")
     rates = uninterrupted[1].history["learning_rate"]
-    middle = next(step for step, rate in enumerate(uninterrupted[1].step_history["learning_rate"]) if rate < 0.5)
+    step_rates = uninterrupted[1].step_history["learning_rate"]
+    middle = next(step for step, rate in enumerate(step_rates) if rate < 0.5)  # the first reduced step
     assert rates[-1] < 0.5 / 4  # reduced more than once, the first time before the checkpoint
     resumed = run("again", resume_from=tmp_path / f"first-{middle + 3}.npz")
     assert_same_run(resumed, uninterrupted, rtol=0)
