@@ -1,33 +1,47 @@
-"""The ``minigd`` command: the seed's reference job, on generated or your own CSV data.
+"""The ``minigd`` command: the reference job, on generated or your own CSV data.
 
     minigd fit                      # the reference job: 1000 points, lr 0.01, 1000 steps
     minigd fit --data points.csv --plot fit.png --json run.json
     minigd check                    # analytic vs tape vs numeric gradients
     minigd sweep --learning-rates 0.001,0.01,0.03,0.05 --plot sweep.png
 
-Exit status: 0 done; 1 the run diverged or the gradients disagree; 2 bad input.
+Exit status: 0 done; 1 a fit diverged, every rate of a sweep diverged, or the gradients
+disagree; 2 bad input, found before any training where it can be; 130 Ctrl-C.
+
+Everything that can be checked before training is: options, output paths, optional
+packages, memory. Files are written only after a run succeeds, each atomically (whole or
+not at all), and each is named in the output.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import math
+import os
 import sys
 
 import numpy as np
 
 from . import __version__
-from .callbacks import Callback, History, StepLogger, _format
+from .callbacks import Callback, History, StepLogger
 from .data import make_linear_data, read_csv
 from .divergence import DivergenceError, stable_learning_rate
+from .files import atomic_write, check_writable
+from .formatting import format_value as _format
 from .gradients import check_gradients
 from .losses import MSE
 from .models import Linear
 from .optimizers import SGD
 from .trainer import Trainer
 
-TRUE_LINE = {"w": 1.915, "b": 0.915}  # the seed's line, used when data is generated
+TRUE_LINE = {"w": 1.915, "b": 0.915}  # the reference job's line, used when data is generated
+PROVIDER_NAMES = ("analytic", "tape", "numeric")
+# --n is refused when the points would not fit in memory: x and y, and the few arrays of
+# the same length a step makes (predictions, residuals, their products), 8 bytes each.
+BYTES_PER_POINT = 8 * 8
+INTERRUPTED = 130  # the shell's status for a program stopped by Ctrl-C (128 + SIGINT)
 
 
 # -- argument types: argparse turns ArgumentTypeError into "error: argument --x: ..." --------
@@ -67,11 +81,30 @@ def _parse(text: str, convert, expected: str):
         raise argparse.ArgumentTypeError(f"must be {expected}, got {text!r}") from None
 
 
+def _seed(text: str) -> int:
+    value = _parse(text, int, "a whole number >= 0")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text}")
+    return value
+
+
 def _learning_rates(text: str) -> list[float]:
     rates = [_positive_float(part) for part in text.split(",") if part.strip()]
     if not rates:
         raise argparse.ArgumentTypeError("give comma-separated learning rates, e.g. 0.001,0.01")
     return rates
+
+
+def _providers(text: str) -> list[str]:
+    names = list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    allowed = ", ".join(PROVIDER_NAMES)
+    for name in names:
+        if name not in PROVIDER_NAMES:
+            raise argparse.ArgumentTypeError(f"unknown provider {name!r}; choose from {allowed}")
+    if len(names) < 2:  # one provider compared with itself always "agrees"
+        raise argparse.ArgumentTypeError(
+            f"give two or more different providers to compare, from {allowed}; got {text!r}")
+    return names
 
 
 # -- the parser ------------------------------------------------------------------------
@@ -99,18 +132,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"minigd {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    fit = _command(commands, "fit", "train y = w*x + b by gradient descent and print the seed's log",
-                   run_fit)
+    fit = _command(commands, "fit", "train y = w*x + b by gradient descent and print a progress "
+                   "line every --log-every steps; with no options, the reference job", run_fit)
     _data_options(fit)
     _training_options(fit)
     fit.add_argument("--log-every", type=_positive_int, default=50, metavar="K",
                      help="print a progress line every K steps")
     fit.add_argument("--plot", metavar="PATH",
-                     help="write a PNG: the fit, the loss curve, the path on the loss surface")
+                     help="write a PNG (PATH ends in .png): the fit, the loss curve, the path on "
+                          "the loss surface")
     fit.add_argument("--json", metavar="PATH",
                      help="write parameters, final loss and the per-step loss history as JSON")
     fit.add_argument("--quiet", action="store_true",
-                     help="print only the final line")
+                     help="print only the final line (and the files written)")
     fit.add_argument("--no-progress", action="store_true",
                      help="no progress bar (one appears on a terminal for runs over a second)")
 
@@ -119,8 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     _data_options(check)
     check.add_argument("--w", type=_float, default=0.0, help="slope(s) at which to check")
     check.add_argument("--b", type=_float, default=0.0, help="intercept at which to check")
-    check.add_argument("--providers", default="analytic,tape,numeric",
-                       help="comma-separated gradient providers to compare")
+    check.add_argument("--providers", type=_providers, default="analytic,tape,numeric",
+                       help="two or more gradient providers to compare, comma-separated")
 
     sweep = _command(commands, "sweep", "train at several learning rates and compare the "
                      "loss curves", run_sweep)
@@ -128,7 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--learning-rates", type=_learning_rates, default="0.001,0.01,0.03,0.05",
                        metavar="LR,LR,...", help="comma-separated learning rates to try")
     _training_options(sweep, learning_rate=False)
-    sweep.add_argument("--plot", metavar="PATH", help="write a PNG with every loss curve")
+    sweep.add_argument("--plot", metavar="PATH",
+                       help="write a PNG (PATH ends in .png) with every loss curve")
     return parser
 
 
@@ -142,10 +177,11 @@ def _command(commands, name, help_text, function):
 def _data_options(command) -> None:
     command.add_argument("--data", metavar="PATH",
                          help="CSV file: columns x,y (header optional); with more columns "
-                              "the last is y. Default: generate points as the seed does")
+                              "the last is y. Default: generate --n points around the reference "
+                              "job's line y = 1.915x + 0.915")
     command.add_argument("--n", type=_positive_int, default=1000, help="points to generate")
-    command.add_argument("--seed", type=int, default=0,
-                         help="seed for generated data and for shuffling mini-batches")
+    command.add_argument("--seed", type=_seed, default=0,
+                         help="random seed for generated data and for shuffling mini-batches")
 
 
 def _training_options(command, learning_rate: bool = True) -> None:
@@ -158,11 +194,95 @@ def _training_options(command, learning_rate: bool = True) -> None:
                          help="examples per step (default: all of them, full-batch descent)")
     command.add_argument("--momentum", type=_momentum, default=0.0, metavar="M",
                          help="SGD momentum in [0, 1)")
-    command.add_argument("--gradients", choices=("analytic", "tape", "numeric"),
+    command.add_argument("--gradients", choices=PROVIDER_NAMES,
                          default="analytic", help="how gradients are computed")
 
 
+# -- checks made before anything slow ---------------------------------------------------
+
+def _check_before_training(args) -> None:
+    """Raise ValueError for anything that would otherwise fail only after the run.
+
+    The options differ between commands; ``getattr`` skips those a command lacks.
+    """
+    if args.data is None:
+        _check_memory_for(args.n)
+    if getattr(args, "gradients", None) == "tape":
+        _require("tensorflow", "--gradients tape", "tf")
+    _check_outputs(args.data, getattr(args, "json", None), getattr(args, "plot", None))
+
+
+def _check_outputs(data: str | None, json_path: str | None, plot_path: str | None) -> None:
+    """The files a run will write: writable, a .png for --plot, and none the --data file."""
+    if plot_path is not None:
+        _require("matplotlib", "--plot", "plot")
+        check_writable(plot_path, "argument --plot")
+        if not plot_path.lower().endswith(".png"):  # matplotlib would quietly add ".png"
+            raise ValueError(f"argument --plot {plot_path}: the picture is a PNG; "
+                             "give a name ending in .png")
+    if json_path is not None:
+        check_writable(json_path, "argument --json")
+    _check_distinct({"--data": data, "--json": json_path, "--plot": plot_path})
+
+
+def _require(module: str, option: str, extra: str) -> None:
+    """An optional package that ``option`` needs, checked without importing it (TF is slow)."""
+    if importlib.util.find_spec(module) is None:
+        raise ValueError(f"{option} needs {module}, which is not installed: "
+                         f"pip install 'minigd[{extra}]'")
+
+
+def _check_distinct(paths: dict[str, str | None]) -> None:
+    """No two of --data, --json, --plot may be one file: an output would overwrite it."""
+    seen: dict[str, str] = {}
+    for option, path in paths.items():
+        if path is None:
+            continue
+        key = os.path.realpath(path)  # "d.csv", "./d.csv" and a link to it are one file
+        if key in seen:
+            raise ValueError(f"argument {option} {path} is also the {seen[key]} file, which it "
+                             "would overwrite; give each its own file")
+        seen[key] = option
+
+
+def _check_memory_for(n: int) -> None:
+    total = _memory_size()
+    need = n * BYTES_PER_POINT
+    if total is not None and need > total:
+        raise ValueError(f"argument --n: {n} points need about {need / 1e9:.3g} GB of memory, "
+                         f"more than this machine's {total / 1e9:.3g} GB; use a smaller --n")
+
+
+def _memory_size() -> int | None:
+    """The machine's memory in bytes, or None where the system does not say (Windows)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _check_batch_size(args, points: int) -> None:
+    if args.batch_size is not None and args.batch_size > points:
+        raise ValueError(f"argument --batch-size: {args.batch_size} is more than the {points} "
+                         f"points; give at most {points}, or leave --batch-size out for "
+                         "full-batch descent")
+
+
+def _check_providers_installed(providers: list[str]) -> None:
+    """Tape is skipped (and noted) without TensorFlow; refuse if that leaves one provider."""
+    if "tape" in providers and importlib.util.find_spec("tensorflow") is None:
+        left = [name for name in providers if name != "tape"]
+        if len(left) < 2:
+            raise ValueError(f"argument --providers: tape needs tensorflow, which is not installed "
+                             f"(pip install 'minigd[tf]'), and {left[0]} alone has nothing to be "
+                             "compared with; add another provider")
+
+
 # -- the commands ----------------------------------------------------------------------
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during training, with the words that say where the run stopped."""
+
 
 def _load_data(args):
     """(x, y, the true line's parameters or None): from --data, or generated."""
@@ -181,12 +301,20 @@ def _train(args, x, y, learning_rate, callbacks=()):
     trainer = Trainer(MSE(), SGD(learning_rate=learning_rate, momentum=args.momentum),
                       gradients=args.gradients, callbacks=list(callbacks))
     model = _new_model(x)
-    history = trainer.fit(model, x, y, steps=args.steps, batch_size=args.batch_size, seed=args.seed)
+    try:
+        history = trainer.fit(model, x, y, steps=args.steps, batch_size=args.batch_size,
+                              seed=args.seed)
+    except KeyboardInterrupt:
+        # the trainer stops between two whole steps; nothing has been written yet
+        raise Interrupted(f"interrupted at step {trainer.step} of {args.steps}; "
+                          "no file written") from None
     return trainer, history
 
 
 def run_fit(args) -> int:
+    _check_before_training(args)
     x, y, true_line = _load_data(args)
+    _check_batch_size(args, len(y))
     history = History(record_params=args.plot is not None)
     callbacks: list[Callback] = [history]
     if not args.quiet:
@@ -199,7 +327,7 @@ def run_fit(args) -> int:
     if not args.quiet or args.json:  # least squares copies the data: only when it is shown
         best = Linear.least_squares(x, y)
         best_loss = loss(y, best.forward(best.params, x))
-    if args.quiet:
+    if args.quiet:  # StepLogger prints this line otherwise, and only for a finished run
         print(f"Final loss:{final_loss}, {_params_text(model.params)}")
     else:
         _print_comparison(model, final_loss, best, best_loss, true_line)
@@ -215,7 +343,7 @@ def run_fit(args) -> int:
     if args.plot:
         from .plotting import plot_training
 
-        _save(plot_training(model, x, y, history, true_params=true_line), args.plot)
+        _write_png(plot_training(model, x, y, history, true_params=true_line), args.plot)
     return 0
 
 
@@ -247,18 +375,28 @@ def _jsonable(params) -> dict:
 
 
 def run_check(args) -> int:
+    _check_before_training(args)
+    _check_providers_installed(args.providers)
     x, y, _ = _load_data(args)
     model = _new_model(x)
     model.set_weights({"w": np.full(model.params["w"].shape, args.w), "b": args.b})
-    providers = [name.strip() for name in args.providers.split(",") if name.strip()]
     print(f"Gradients of the MSE of {model} on {len(y)} points:")
-    result = check_gradients(model, MSE(), x, y, providers=providers)
-    print("All gradients agree." if result.passed else "Some gradients DISAGREE (see MISMATCH).")
-    return 0 if result.passed else 1
+    result = check_gradients(model, MSE(), x, y, providers=args.providers)
+    verdicts = [result.verdict(name) for name in model.params]
+    if "MISMATCH" in verdicts:
+        print("Some gradients DISAGREE (see MISMATCH).")
+        return 1
+    if not result.passed:  # every gradient is rounding noise: nothing was really compared
+        raise ValueError(f"every gradient is too small to compare at --w {args.w} --b {args.b}, "
+                         "a minimum; check at another --w and --b, such as the default 0")
+    print("All gradients agree.")
+    return 0
 
 
 def run_sweep(args) -> int:
+    _check_before_training(args)
     x, y, _ = _load_data(args)
+    _check_batch_size(args, len(y))
     losses, diverged, rows = {}, {}, []
     for learning_rate in args.learning_rates:
         try:
@@ -270,29 +408,47 @@ def run_sweep(args) -> int:
             diverged[learning_rate] = error.step
             losses[learning_rate] = error.history.history.get("loss", [])
             rows.append((learning_rate, "-", f"diverged at step {error.step}"))
-    if args.batch_size is None:  # the bound holds for full-batch descent
-        bound = stable_learning_rate(x, args.momentum)
+        except Interrupted as interrupt:
+            raise Interrupted(f"{interrupt} (learning rate {learning_rate:g})") from None
+    bound = stable_learning_rate(x, args.momentum) if args.batch_size is None else None
+    if bound is not None:  # the bound holds for full-batch descent
         print(f"Full-batch descent on this data is stable for learning_rate < {bound:.4g}.")
     print(f"{'learning_rate':<15}{'final loss':<14}result")
     for learning_rate, final, result in rows:
         print(f"{learning_rate:<15g}{final:<14}{result}")
+    if len(diverged) == len(rows):  # a sweep fails only when no rate finished
+        return _fail(args, _every_rate_diverged(bound, args.plot), 1)
     if args.plot:
         from .plotting import plot_sweep
 
-        _save(plot_sweep(losses, diverged), args.plot)
-    return 1 if len(diverged) == len(rows) else 0
+        _write_png(plot_sweep(losses, diverged), args.plot)
+    return 0
 
 
-# -- output files ----------------------------------------------------------------------
+def _every_rate_diverged(bound: float | None, plot: str | None) -> str:
+    words = ["every learning rate diverged"]
+    if plot is not None:
+        words.append(f"so {plot} was not written")
+    if bound is not None:
+        words.append(f"full-batch descent on this data is stable for learning_rate < {bound:.4g}")
+    else:
+        words.append("try smaller --learning-rates")
+    return "; ".join(words)
 
-def _write_json(path, content) -> None:
-    with open(path, "w", encoding="utf-8") as file:
+
+# -- output files: whole or not at all, each named ---------------------------------------
+
+def _write_json(path: str, content: dict) -> None:
+    with atomic_write(path, "w") as file:
         json.dump(content, file, indent=1)
         file.write("\n")
+    print(f"wrote {path}")
 
 
-def _save(figure, path) -> None:
-    figure.savefig(path, dpi=100)
+def _write_png(figure, path: str) -> None:
+    with atomic_write(path, "wb") as file:
+        figure.savefig(file, format="png")  # at the figure's own dpi, as make_figures does
+    print(f"wrote {path}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -302,9 +458,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except DivergenceError as error:
-        print(f"minigd {args.command}: {error}", file=sys.stderr)
-        return 1
+        return _fail(args, str(error), 1)
     except (ValueError, ImportError, OSError) as error:
         # bad data, a missing extra, an unwritable output file: one line, no traceback
-        print(f"minigd {args.command}: error: {error}", file=sys.stderr)
-        return 2
+        return _fail(args, f"error: {error}", 2)
+    except MemoryError:
+        hint = "a smaller --n" if args.data is None else "a smaller --data file"
+        return _fail(args, f"error: not enough memory for this run; use {hint}", 2)
+    except KeyboardInterrupt as interrupt:
+        return _fail(args, str(interrupt) if isinstance(interrupt, Interrupted) else "interrupted",
+                     INTERRUPTED)
+
+
+def _fail(args, message: str, status: int) -> int:
+    print(f"minigd {args.command}: {message}", file=sys.stderr)
+    return status

@@ -3,6 +3,7 @@
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -142,7 +143,8 @@ def test_sweep_reports_each_rate_and_marks_divergence(tmp_path, capsys):
     assert main(["sweep", "--learning-rates", "0.001,0.01,0.05", "--steps", "200", "--plot", str(plot)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("Full-batch descent on this data is stable for learning_rate < 0.03")
-    rows = {line.split()[0]: line for line in out[2:]}
+    assert out[-1] == f"wrote {plot}"
+    rows = {line.split()[0]: line for line in out[2:-1]}
     assert "finished" in rows["0.001"] and "finished" in rows["0.01"]
     assert "diverged at step" in rows["0.05"]
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -210,10 +212,12 @@ def test_bad_options_exit_2_with_one_line_naming_the_option(args, option):
     assert option in result.stderr and "Traceback" not in result.stderr
 
 
-def test_batch_size_larger_than_the_file_is_a_clear_error(tmp_path, capsys):
+def test_batch_size_larger_than_the_file_is_a_clear_error_in_the_cli_s_words(tmp_path, capsys):
     data = write_csv(tmp_path / "d.csv", [0.0, 1.0], [1.0, 2.0])
     assert main(["fit", "--data", str(data), "--batch-size", "5"]) == 2
-    assert "batch_size=5 is larger than the 2 training examples" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--batch-size: 5 is more than the 2 points" in err
+    assert "batch_size" not in err  # the Python argument's name means nothing here
 
 
 def test_a_diverging_fit_exits_1_with_the_stable_bound(capsys):
@@ -222,18 +226,8 @@ def test_a_diverging_fit_exits_1_with_the_stable_bound(capsys):
     assert "diverged at step" in err and "learning_rate < 0.03" in err
 
 
-def test_an_unwritable_output_file_exits_2(tmp_path, capsys):
-    assert main(["fit", "--quiet", "--steps", "2", "--json", str(tmp_path / "no" / "such" / "x.json")]) == 2
-    assert "x.json" in capsys.readouterr().err
 
 
-def test_plot_without_matplotlib_explains_the_pip_command(tmp_path):
-    code = ("import sys; sys.modules['matplotlib'] = None\n"
-            "from minigd.cli import main\n"
-            f"sys.exit(main(['fit', '--quiet', '--steps', '2', '--plot', {str(tmp_path / 'f.png')!r}]))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
-    assert result.returncode == 2
-    assert "pip install 'minigd[plot]'" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_a_terminal_gets_a_progress_bar_unless_no_progress(monkeypatch, capsys):
@@ -246,3 +240,187 @@ def test_a_terminal_gets_a_progress_bar_unless_no_progress(monkeypatch, capsys):
     assert main(["fit", "--quiet", "--steps", "5"]) == 0
     assert main(["fit", "--quiet", "--steps", "5", "--no-progress"]) == 0
     assert shown == ["bar"]
+
+
+# -- one clear line, never a traceback, checked before it trains ------------------------
+
+def assert_one_line_error(result_or_err, *words):
+    """stderr is one line holding every word, and no traceback."""
+    err = result_or_err if isinstance(result_or_err, str) else result_or_err.stderr
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    for word in words:
+        assert word in err, (word, err)
+
+
+def without(module, args, cwd=None):
+    """Run the command in a Python where ``module`` cannot be imported (a minimal install)."""
+    code = (f"import sys; sys.modules[{module!r}] = None\n"
+            "from minigd.cli import main\n"
+            f"sys.exit(main({list(args)!r}))")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd,
+                          check=False, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+
+
+def test_ctrl_c_mid_fit_exits_130_with_one_line_and_leaves_the_old_json(tmp_path):
+    previous = tmp_path / "run.json"
+    previous.write_text('{"from": "the previous run"}\n')
+    command = [*minigd_command(), "fit", "--steps", "100000000", "--log-every", "1000",
+               "--json", "run.json", "--plot", "fit.png"]
+    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        first = process.stdout.readline()  # training has begun once a progress line is out
+        assert first.startswith("iteration:0,"), first
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=120)  # a safety net, not a measurement
+    finally:
+        process.kill()
+    assert process.returncode == 130
+    assert_one_line_error(err, "minigd fit: interrupted at step", "of 100000000")
+    assert "Final" not in out and "wrote" not in out
+    assert previous.read_text() == '{"from": "the previous run"}\n'
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["run.json"]  # no temporary file
+
+
+def test_ctrl_c_while_the_json_is_written_keeps_the_previous_file(tmp_path, monkeypatch, capsys):
+    import minigd.cli as cli
+
+    previous = tmp_path / "run.json"
+    previous.write_text("previous\n")
+
+    def dump_half_then_interrupt(content, file, **options):
+        file.write('{"params": ')
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli.json, "dump", dump_half_then_interrupt)
+    assert main(["fit", "--quiet", "--steps", "3", "--json", str(previous)]) == 130
+    assert previous.read_text() == "previous\n"
+    assert [path.name for path in tmp_path.iterdir()] == ["run.json"]
+    assert_one_line_error(capsys.readouterr().err, "minigd fit: interrupted")
+
+
+@pytest.mark.parametrize("case", ["json in a missing folder", "plot in a missing folder",
+                                  "plot is a folder", "plot is not a png", "json is the data",
+                                  "plot is the data", "plot is the json"])
+def test_output_paths_are_checked_before_training(tmp_path, capsys, case):
+    data = write_csv(tmp_path / "d.csv", [0.0, 1.0, 2.0], [1.0, 2.0, 4.0])
+    (tmp_path / "somedir").mkdir()
+    option, path, message = {
+        "json in a missing folder": ("--json", tmp_path / "no" / "x.json", "does not exist"),
+        "plot in a missing folder": ("--plot", tmp_path / "no" / "x.png", "does not exist"),
+        "plot is a folder": ("--plot", tmp_path / "somedir", "is a folder"),
+        "plot is not a png": ("--plot", tmp_path / "fit.pdf", "ending in .png"),
+        "json is the data": ("--json", data, "the --data file"),
+        "plot is the data": ("--plot", tmp_path / "d.png", "the --data file"),
+        "plot is the json": ("--plot", tmp_path / "r.png", "the --json file"),
+    }[case]
+    args = ["fit", "--data", str(data), "--steps", "20000", option, str(path)]
+    if case == "plot is the data":
+        data.rename(tmp_path / "d.png")
+        args[2] = str(tmp_path / "d.png")
+    if case == "plot is the json":
+        args += ["--json", str(path)]
+    before = sorted(tmp_path.rglob("*"))
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # not a single step was taken
+    assert_one_line_error(captured.err, f"argument {option}", str(path), message)
+    assert sorted(tmp_path.rglob("*")) == before  # nothing written, the data untouched
+
+
+def test_every_file_written_is_named_and_is_exactly_the_path_given(tmp_path):
+    result = run_minigd("fit", "--steps", "5", "--quiet", "--json", "run.json", "--plot", "fit.png",
+                        cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[1:] == ["wrote run.json", "wrote fit.png"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["fit.png", "run.json"]
+    assert (tmp_path / "fit.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_diverging_fit_writes_nothing(tmp_path, capsys):
+    args = ["fit", "--learning-rate", "0.05", "--json", str(tmp_path / "run.json"),
+            "--plot", str(tmp_path / "fit.png")]
+    assert main(args) == 1
+    assert "Final" not in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_too_many_points_is_refused_before_any_memory_is_taken():
+    result = run_minigd("fit", "--n", "10000000000")
+    assert result.returncode == 2 and result.stdout == ""
+    assert_one_line_error(result, "argument --n", "10000000000", "memory")
+
+
+def test_running_out_of_memory_is_one_line_and_exit_2(monkeypatch, capsys):
+    import minigd.cli as cli
+
+    def no_memory(**options):
+        raise MemoryError
+
+    monkeypatch.setattr(cli, "make_linear_data", no_memory)
+    assert main(["fit", "--quiet"]) == 2
+    assert_one_line_error(capsys.readouterr().err, "minigd fit: error:", "memory", "--n")
+
+
+def test_sweep_exits_0_when_a_rate_finishes_and_1_when_every_rate_diverges(tmp_path, capsys):
+    # as docs/guides/cli.md and the README say: 1 for a sweep only when no rate finished
+    assert main(["sweep", "--learning-rates", "0.01,0.05", "--steps", "50"]) == 0
+    plot = tmp_path / "sweep.png"
+    assert main(["sweep", "--learning-rates", "0.05,0.1", "--steps", "50", "--plot", str(plot)]) == 1
+    captured = capsys.readouterr()
+    assert_one_line_error(captured.err, "every learning rate diverged", "learning_rate < 0.03")
+    assert not plot.exists() and "wrote" not in captured.out
+
+
+def test_help_speaks_of_the_reference_job_not_the_seed():
+    for command in ("fit", "check", "sweep"):
+        text = " ".join(run_minigd(command, "--help").stdout.split())
+        assert "the seed" not in text.lower() and "seed's" not in text, command
+    assert "reference job" in " ".join(run_minigd("fit", "--help").stdout.split())
+
+
+@pytest.mark.parametrize("providers", ["analytic", "tape,tape", ",,,", "analytic,magic"])
+def test_check_needs_two_distinct_known_providers(providers):
+    result = run_minigd("check", "--providers", providers)
+    assert result.returncode == 2 and result.stdout == ""
+    assert_one_line_error(result, "argument --providers", "analytic")
+
+
+def test_seed_must_not_be_negative():
+    result = run_minigd("fit", "--seed", "-1")
+    assert result.returncode == 2
+    assert_one_line_error(result, "argument --seed", "-1")
+
+
+def test_plot_without_matplotlib_is_refused_before_training(tmp_path):
+    result = without("matplotlib", ["fit", "--steps", "20000", "--plot", "f.png"], cwd=tmp_path)
+    assert result.returncode == 2 and result.stdout == ""
+    assert_one_line_error(result, "--plot", "pip install 'minigd[plot]'")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_tape_without_tensorflow_is_refused_before_training():
+    result = without("tensorflow", ["fit", "--gradients", "tape"])
+    assert result.returncode == 2 and result.stdout == ""
+    assert_one_line_error(result, "--gradients tape", "pip install 'minigd[tf]'")
+
+
+def test_check_without_tensorflow_compares_the_rest_and_says_tape_was_skipped():
+    result = without("tensorflow", ["check", "--n", "100"])
+    assert result.returncode == 0, result.stderr
+    assert "analytic vs numeric" in result.stdout and "tape grad" not in result.stdout
+    assert "tape skipped" in result.stdout and "pip install 'minigd[tf]'" in result.stdout
+    assert "All gradients agree." in result.stdout
+
+
+def test_check_without_tensorflow_and_only_tape_left_to_compare_is_refused():
+    result = without("tensorflow", ["check", "--providers", "analytic,tape"])
+    assert result.returncode == 2 and result.stdout == ""
+    assert_one_line_error(result, "argument --providers", "pip install 'minigd[tf]'")
+
+
+def test_check_at_the_minimum_says_the_gradients_are_too_small(capsys):
+    assert main(["check", "--w", "1.9148963005892492", "--b", "0.9138350027726658"]) == 2
+    captured = capsys.readouterr()
+    assert "DISAGREE" not in captured.out
+    assert_one_line_error(captured.err, "too small to compare", "--w", "--b")
