@@ -14,7 +14,7 @@ class Recorder(mg.Callback):
         self.calls = []
 
     def __getattribute__(self, name):
-        if name.startswith("on_"):
+        if name in mg.callbacks.HOOKS:
             return lambda *args: self.calls.append((name, *args[:-1], sorted(args[-1])))
         return super().__getattribute__(name)
 
@@ -156,25 +156,21 @@ def test_lambda_callback_refuses_unknown_hooks():
         mg.LambdaCallback(on_batch_end=print)
 
 
+def test_a_keras_hook_name_is_warned_about_when_fit_starts():
+    class KerasHabit(mg.Callback):
+        def on_train_batch_end(self, batch, logs):
+            pass
+
+    with pytest.warns(UserWarning, match="on_train_batch_end is a Keras hook.*name it 'on_step_end'"):
+        fit(callbacks=[KerasHabit()], steps=1)
+
+
 def test_a_non_callback_is_refused():
     with pytest.raises(ValueError, match="callbacks.*LambdaCallback"):
         mg.Trainer(mg.MSE(), mg.SGD(0.01), callbacks=[print])
 
 
-def test_progress_bar_counts_every_step_and_closes():
-    stream = io.StringIO()
-    bar = mg.ProgressBar(stream=stream, delay=0)
-    fit(callbacks=[bar], steps=250)
-    assert bar.bar.n == 250 and bar.bar.total == 250
-    shown = stream.getvalue()
-    assert "250/250" in shown and "loss=" in shown
-    assert bar.bar.disable  # tqdm marks a closed bar disabled
-
-
-def test_progress_bar_waits_out_short_runs():
-    stream = io.StringIO()
-    fit(callbacks=[mg.ProgressBar(stream=stream)], steps=20)  # default delay: 1 s
-    assert stream.getvalue() == ""
+# The bar's behaviour (counts, current loss, closing, no tearing) is in tests/test_progress.py.
 
 
 def test_progress_bar_without_tqdm_explains_the_pip_command(monkeypatch):
