@@ -72,6 +72,15 @@ class Callback:
     def set_state(self, state: dict[str, Any]) -> None:
         """Restore what ``get_state`` returned. Called after ``on_train_begin`` on resume."""
 
+    def __repr__(self) -> str:
+        # the constructor's arguments that the callback keeps under the same name
+        import inspect
+
+        names = [name for name in inspect.signature(type(self).__init__).parameters
+                 if name != "self" and name in vars(self)]
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in names)
+        return f"{type(self).__name__}({shown})"
+
 
 class CallbackList:
     """Calls every callback's hooks, in order, the History first.
