@@ -8,7 +8,7 @@ from helpers import assert_same_run
 import minigd as mg
 from minigd import optimizers, sgd_update
 from minigd.optimizers import Adagrad, Adam, RMSprop
-from minigd.tape import import_tensorflow
+from minigd.tape import _CompiledStep, import_tensorflow
 
 # One parameter w = 1.0, gradients 0.5 then 0.25, learning_rate 0.1, momentum 0.9.
 # Plain:     w1 = 1 - 0.1*0.5 = 0.95;        w2 = 0.95 - 0.1*0.25 = 0.925
@@ -279,6 +279,7 @@ def test_every_gradient_provider_gives_the_same_run(setting):
     analytic = fit(make(), "analytic", steps=200, **options)
     compiled = fit(make(), mg.TapeGradients(compiled=True), steps=200, **options)
     numeric = fit(make(), "numeric", steps=200, **options)
+    assert isinstance(compiled[2]._step, _CompiledStep)  # the update ran inside tf.function
     assert_same_run(analytic, compiled, rtol=1e-9)
     assert_same_run(analytic, numeric, rtol=1e-6)
     losses = analytic[1].step_history["loss"]
