@@ -1,7 +1,7 @@
 """Activations: the non-linear step of a layer, each with its backward pass by hand.
 
 An activation turns a layer's pre-activation ``z`` into its output ``a = f(z)``. Its
-``forward(z)`` uses only :mod:`minigd.ops`, so it runs on numpy arrays and TensorFlow
+``forward(z)`` uses only [`minigd.ops`][minigd.ops], so it runs on numpy arrays and TensorFlow
 tensors; its ``backward(z, a, grad_a)`` turns ``dL/da`` into ``dL/dz`` in numpy by the
 chain rule. Both ``z`` and ``a`` are passed to ``backward`` because some derivatives
 are simplest in terms of the output (tanh, sigmoid, softmax) and one in terms of the
@@ -45,7 +45,7 @@ class Activation:
     name = "activation"
 
     def forward(self, z: Array) -> Array:
-        """``a = f(z)``, with operators and :mod:`minigd.ops` (numpy arrays or tensors)."""
+        """``a = f(z)``, with operators and [`minigd.ops`][minigd.ops] (numpy arrays or tensors)."""
         raise NotImplementedError(f"{type(self).__name__} must define forward(z).")
 
     def backward(self, z: np.ndarray, a: np.ndarray, grad_a: np.ndarray) -> np.ndarray:
@@ -57,7 +57,7 @@ class Activation:
 
 
 class Linear(Activation):
-    """No activation: ``a = z``, so ``dL/dz = dL/da``.
+    r"""No activation: $a = z$, so $\partial L/\partial z = \partial L/\partial a$.
 
     Examples:
         >>> Linear().backward(None, None, np.array([1.5]))
@@ -74,8 +74,8 @@ class Linear(Activation):
 
 
 class ReLU(Activation):
-    """``a = max(z, 0)``; ``da/dz`` is 1 where ``z > 0`` and 0 elsewhere, so
-    ``dL/dz = dL/da * (z > 0)``. At ``z = 0`` exactly we take 0, as TensorFlow does.
+    r"""$a = \max(z, 0)$; $\partial a/\partial z$ is 1 where $z > 0$ and 0 elsewhere, so
+    $\partial L/\partial z = \partial L/\partial a \cdot [z > 0]$. At $z = 0$ exactly we take 0, as TensorFlow does.
 
     Examples:
         >>> ReLU().forward(np.array([-2.0, 0.0, 3.0]))
@@ -92,7 +92,7 @@ class ReLU(Activation):
 
 
 class Tanh(Activation):
-    """``a = tanh(z)``; ``da/dz = 1 - tanh(z)**2 = 1 - a**2``, so ``dL/dz = dL/da * (1 - a**2)``.
+    r"""$a = \tanh z$; $\partial a/\partial z = 1 - \tanh^2 z = 1 - a^2$, so $\partial L/\partial z = \partial L/\partial a \cdot (1 - a^2)$.
 
     Examples:
         >>> Tanh().backward(None, np.array([0.0, 0.5]), np.array([1.0, 1.0]))
@@ -109,7 +109,7 @@ class Tanh(Activation):
 
 
 class Sigmoid(Activation):
-    """``a = 1 / (1 + exp(-z))``; ``da/dz = a * (1 - a)``, so ``dL/dz = dL/da * a * (1 - a)``.
+    r"""$a = 1 / (1 + e^{-z})$; $\partial a/\partial z = a (1 - a)$, so $\partial L/\partial z = \partial L/\partial a \cdot a (1 - a)$.
 
     Examples:
         >>> Sigmoid().forward(np.array([0.0]))
@@ -128,12 +128,13 @@ class Sigmoid(Activation):
 
 
 class Softmax(Activation):
-    """Each row ``a = exp(z) / sum(exp(z))``: k scores become k probabilities.
+    r"""Each row $a_i = e^{z_i} / \sum_j e^{z_j}$: k scores become k probabilities.
 
-    Every output depends on every input of its row: ``da_i/dz_j = a_i * ([i = j] - a_j)``.
-    Summing over the outputs i::
+    Every output depends on every input of its row: $\partial a_i/\partial z_j = a_i ([i = j] - a_j)$.
+    Summing over the outputs $i$:
 
-        dL/dz_j = sum_i dL/da_i * a_i * ([i = j] - a_j) = a_j * (dL/da_j - sum_i dL/da_i * a_i)
+    $$\frac{\partial L}{\partial z_j} = \sum_i \frac{\partial L}{\partial a_i}\, a_i ([i = j] - a_j)
+    = a_j \Big(\frac{\partial L}{\partial a_j} - \sum_i \frac{\partial L}{\partial a_i}\, a_i\Big)$$
 
     one line of numpy, with no k-by-k Jacobian.
 
@@ -161,7 +162,7 @@ ACTIVATIONS: dict[str, type[Activation]] = {
 
 
 def get_activation(identifier: str | Activation | None) -> Activation:
-    """An :class:`Activation` from its Keras name, None (no activation) or an instance.
+    """An [`Activation`][minigd.activations.Activation] from its Keras name, None (no activation) or an instance.
 
     Examples:
         >>> get_activation("tanh"), get_activation(None)

@@ -1,6 +1,6 @@
 """The two files minigd saves: model weights, and trainer checkpoints that resume a run.
 
-Both are ``.npz`` archives written by :func:`minigd.files.write_archive`: atomic, read
+Both are ``.npz`` archives written by [`minigd.files.write_archive`][minigd.files.write_archive]: atomic, read
 without pickle, and declaring their kind, so neither is mistaken for the other.
 
 * weights (``model.save_weights``): one array per parameter name;
@@ -50,7 +50,7 @@ def write_checkpoint(path: str | os.PathLike, content: Mapping[str, Any]) -> Non
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """The tree that :func:`write_checkpoint` wrote, arrays in place."""
+    """The tree that `write_checkpoint` wrote, arrays in place."""
     arrays = read_archive(path, CHECKPOINT)
     try:
         tree = json.loads(str(arrays.pop("tree")))
@@ -83,7 +83,7 @@ def pack(value: Any, arrays: dict[str, np.ndarray], where: str) -> Any:
 
 
 def unpack(value: Any, arrays: Mapping[str, np.ndarray]) -> Any:
-    """The inverse of :func:`pack`."""
+    """The inverse of `pack`."""
     if isinstance(value, dict):
         if set(value) == {"__array__"}:
             return arrays[value["__array__"]]

@@ -19,7 +19,7 @@ from ._validation import check_positive_int, check_real
 def make_linear_data(n: int = 1000, w: float | Sequence[float] = 1.915, b: float = 0.915, noise: float = 0.1,
                      low: float = -10.0, high: float = 10.0,
                      seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Sample ``n`` points from ``y = w*x + b + N(0, noise**2)`` with ``x ~ U(low, high)``.
+    r"""Sample ``n`` points from $y = wx + b + \mathcal{N}(0, \text{noise}^2)$ with $x \sim U(\text{low}, \text{high})$.
 
     The noise plays the part of measurement error: without it any two points would give
     the line exactly, and there would be nothing to learn.
@@ -37,7 +37,7 @@ def make_linear_data(n: int = 1000, w: float | Sequence[float] = 1.915, b: float
     Returns:
         ``(x, y)``: float64 arrays, x of shape (n,) (or (n, d)), y of shape (n,).
 
-    Example:
+    Examples:
         >>> x, y = make_linear_data(n=3, seed=0)
         >>> x.shape, y.shape
         ((3,), (3,))

@@ -1,6 +1,6 @@
 """Data for the lessons after the first: classes to separate and a curve a line cannot fit.
 
-Each function is seeded like :func:`~minigd.make_linear_data`: the same seed gives the
+Each function is seeded like [`make_linear_data`][minigd.make_linear_data]: the same seed gives the
 same arrays on any machine. ``n`` is always the number of points in all; the classes
 share them as evenly as possible, and the rows come in random order so that any slice
 (a mini-batch, a validation split) holds every class.
@@ -109,7 +109,7 @@ def make_spiral_data(n: int = 300, classes: int = 3, noise: float = 0.2,
 
 def make_sine_data(n: int = 200, noise: float = 0.1, low: float = -math.pi, high: float = math.pi,
                    seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Sample ``n`` points from ``y = sin(x) + N(0, noise**2)`` with ``x ~ U(low, high)``.
+    r"""Sample ``n`` points from $y = \sin x + \mathcal{N}(0, \text{noise}^2)$ with $x \sim U(\text{low}, \text{high})$.
 
     A curve that a straight line cannot fit: over one period even the best line is off
     by about 0.44 (root mean square), while a hidden layer of a few tanh units gets

@@ -7,15 +7,15 @@ gradient descent is stable exactly when::
 
     learning_rate < 2 / lambda_max(H)
 
-The trainer's :class:`DivergenceGuard` watches every step; when a run diverges it
+The trainer's [`DivergenceGuard`][minigd.divergence.DivergenceGuard] watches every step; when a run diverges it
 estimates ``lambda_max`` at the run's starting point by power iteration on
 Hessian-vector products (differences of the gradient provider's own gradients), and
-the optimizer turns it into its bound (:meth:`minigd.Optimizer.stable_learning_rate`).
+the optimizer turns it into its bound ([`minigd.Optimizer.stable_learning_rate`][minigd.Optimizer.stable_learning_rate]).
 
 For ``L(w, b) = mean((w*x + b - y)**2)`` the Hessian is exact and simple,
 ``H = (2/n) * A.T @ A`` with ``A = [x, 1]``: it depends on the inputs only. For the
 reference data (x ~ U(-10, 10)), ``lambda_max ~ 2 * mean(x**2) ~ 66.7``, so the bound
-is about 0.03 (:func:`stable_learning_rate`).
+is about 0.03 ([`stable_learning_rate`][minigd.divergence.stable_learning_rate]).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class DivergenceError(RuntimeError):
         learning_rate: the learning rate of that step.
         stable_learning_rate: the optimizer's bound for this problem, or None where
             the optimizer has none (or the first loss was already not finite).
-        history: the :class:`~minigd.History` up to the step before.
+        history: the [`History`][minigd.History] up to the step before.
     """
 
     def __init__(self, step: int, loss: float, learning_rate: float,

@@ -1,10 +1,10 @@
 """Layers and the Sequential model: a network as a stack of layers, backpropagation by hand.
 
 A layer owns no numbers: it says which parameters it needs (``build``), how its output
-follows from its input (``forward``, written with :mod:`minigd.ops` so that it runs on
+follows from its input (``forward``, written with [`minigd.ops`][minigd.ops] so that it runs on
 numpy arrays and TensorFlow tensors) and, next to it, how the gradient flows back
-(``backward``, numpy, the chain rule written out). :class:`Sequential` chains layers,
-names and creates their parameters, and is itself a :class:`minigd.Model`, so it
+(``backward``, numpy, the chain rule written out). [`Sequential`][minigd.Sequential] chains layers,
+names and creates their parameters, and is itself a [`minigd.Model`][minigd.Model], so it
 trains with every gradient provider: "analytic" runs the layers' backward passes,
 "tape" differentiates their forward passes, "numeric" perturbs each parameter.
 
@@ -34,7 +34,7 @@ from .ops import Array
 
 
 class Layer:
-    """Base class for layers; :class:`Dense` is the one minigd has.
+    """Base class for layers; [`Dense`][minigd.Dense] is the one minigd has.
 
     A layer writes:
 
@@ -42,7 +42,7 @@ class Layer:
       (``"kernel"``) to numpy arrays, for inputs with ``input_dim`` features;
     * ``forward_and_cache(params, x)``: its output, and what its backward pass will
       need (the "cache", as in cs231n); ``params`` holds its own parameters under their
-      short names. Operators and :mod:`minigd.ops` only, so it runs on tensors too;
+      short names. Operators and [`minigd.ops`][minigd.ops] only, so it runs on tensors too;
     * ``backward(params, cache, grad_out)``: from ``dL/d(output)`` the gradients
       ``dL/dparam`` of its parameters and ``dL/d(input)``, which is the ``grad_out`` of
       the layer below.
@@ -115,7 +115,7 @@ class Dense(Layer):
     Args:
         units: number of outputs (>= 1).
         activation: "relu", "tanh", "sigmoid", "softmax", "linear" or None (no
-            activation), or an :class:`~minigd.activations.Activation`.
+            activation), or an [`Activation`][minigd.activations.Activation].
 
     Examples:
         >>> layer = Dense(2, activation="relu")
@@ -163,13 +163,13 @@ class Sequential(Model):
     """A stack of layers, each one's output the next one's input; ``keras.Sequential``.
 
     Its parameters are created when it first sees data (``model(x)``, ``Trainer.fit``,
-    ``check_gradients`` all call :meth:`build`), since the first kernel's shape depends
+    ``check_gradients`` all call [`build`][minigd.layers.Sequential.build]), since the first kernel's shape depends
     on the number of input features. Inputs are (n, d); x of shape (n,) is taken as
     (n, 1), one feature (Keras requires 2-D input; minigd's data are often (n,)). The
     output is (n, units of the last layer), even for one unit: losses accept targets of
     shape (n,) with it, as Keras's do.
 
-    Backpropagation (:meth:`backward`) is the chain rule through the stack: with
+    Backpropagation ([`backward`][minigd.layers.Sequential.backward]) is the chain rule through the stack: with
     ``a_0 = x`` and ``a_l = layer_l(a_(l-1))`` for l = 1..m, start from
     ``dL/da_m = dL/dy_pred`` and, for l = m..1, let layer l turn ``dL/da_l`` into
     ``dL/d(its parameters)`` and ``dL/da_(l-1)``.
@@ -251,14 +251,14 @@ class Sequential(Model):
 
         The Model API hands backward only ``(params, x, grad_y_pred)``, so the forward
         pass runs again here, in numpy, keeping each layer's cache. (Training with
-        "analytic" uses :meth:`fused_value_and_grad` instead, which runs it once.)
+        "analytic" uses [`fused_value_and_grad`][minigd.layers.Sequential.fused_value_and_grad] instead, which runs it once.)
         """
         _, caches = self._forward_and_caches(params, x)
         return self._backward(params, caches, grad_y_pred)
 
     def fused_value_and_grad(self, loss, params, x, y):
         """Loss and gradients with one forward pass: forward (keeping the caches), the
-        loss and its ``dL/dy_pred``, then :meth:`backward`'s reverse pass. Same numbers."""
+        loss and its ``dL/dy_pred``, then [`backward`][minigd.layers.Sequential.backward]'s reverse pass. Same numbers."""
         y_pred, caches = self._forward_and_caches(params, x)
         value, grad_y_pred = loss.value_and_gradient(y, y_pred)
         return value, self._backward(params, caches, grad_y_pred)

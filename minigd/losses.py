@@ -34,11 +34,11 @@ class Loss:
     Subclasses write:
 
     * ``compute(y_true, y_pred)``: the loss as one array expression, using operators and
-      :mod:`minigd.ops` so it runs on numpy arrays and TensorFlow tensors alike;
+      [`minigd.ops`][minigd.ops] so it runs on numpy arrays and TensorFlow tensors alike;
     * ``gradient(y_true, y_pred)``: ``dL/dy_pred`` in numpy, an array of ``y_pred``'s
       shape, for the analytic gradient provider;
     * optionally ``check(y_true, y_pred)``, if they accept other shapes than the
-      usual ones (see :meth:`check`).
+      usual ones (see [`check`][minigd.losses.Loss.check]).
 
     Examples:
         >>> class SumOfSquares(Loss):
@@ -49,7 +49,7 @@ class Loss:
     """
 
     def __call__(self, y_true, y_pred) -> float:
-        """The loss as a Python float, after checking the shapes with :meth:`check`."""
+        """The loss as a Python float, after checking the shapes with [`check`][minigd.losses.Loss.check]."""
         y_true = _as_numbers(y_true, "y_true")
         y_pred = _as_numbers(y_pred, "y_pred")
         self.check(y_true, y_pred)
@@ -75,7 +75,7 @@ class Loss:
         )
 
     def compute(self, y_true: Array, y_pred: Array) -> Array:
-        """The loss, a 0-d array or tensor: operators and :mod:`minigd.ops` only."""
+        """The loss, a 0-d array or tensor: operators and [`minigd.ops`][minigd.ops] only."""
         raise NotImplementedError(f"{type(self).__name__} must define compute(y_true, y_pred).")
 
     def gradient(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
@@ -299,7 +299,7 @@ class SparseCategoricalCrossentropy(Loss):
     """Cross-entropy for whole-number class labels, ``keras.losses.SparseCategoricalCrossentropy``.
 
     ``y_true`` holds labels ``c_i`` in ``0 .. k-1``, shape (n,) or (n, 1); ``y_pred`` has
-    shape (n, k). It is :class:`CategoricalCrossentropy` with ``y = one_hot(c)``, except
+    shape (n, k). It is [`CategoricalCrossentropy`][minigd.CategoricalCrossentropy] with ``y = one_hot(c)``, except
     that, as in Keras, probabilities (``from_logits=False``) are clipped first,
     ``p = clip(y_pred, EPSILON, 1 - EPSILON)``, and then rescaled by ``S = sum_j p_j``::
 

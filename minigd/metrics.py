@@ -4,7 +4,7 @@ A loss is what gradient descent minimises; a metric is what you report. They can
 the same (``"mse"``), but accuracy, for example, has no useful gradient: it changes
 only when a prediction crosses the threshold, so it can be watched but not trained on.
 
-``get_metric("accuracy")`` gives the :class:`Metric` that ``Trainer(..., metrics=[...])``
+``get_metric("accuracy")`` gives the [`Metric`][minigd.Metric] that ``Trainer(..., metrics=[...])``
 computes at each epoch end; the value is logged under the name you gave (``"mae"``
 stays ``"mae"``), as in Keras.
 """
@@ -124,10 +124,10 @@ def sparse_categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
 def accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     """Binary, categorical or sparse categorical accuracy, picked from the shapes as Keras does.
 
-    * ``y_pred`` of shape (n,) or (n, 1): :func:`binary_accuracy` (threshold 0.5);
+    * ``y_pred`` of shape (n,) or (n, 1): `binary_accuracy` (threshold 0.5);
     * ``y_pred`` of shape (n, k > 1) and ``y_true`` of shape (n,) or (n, 1):
-      :func:`sparse_categorical_accuracy`;
-    * both of shape (n, k > 1): :func:`categorical_accuracy` (one-hot targets).
+      `sparse_categorical_accuracy`;
+    * both of shape (n, k > 1): `categorical_accuracy` (one-hot targets).
 
     Examples:
         >>> accuracy([1, 0], [0.7, 0.2])
@@ -190,11 +190,11 @@ METRICS: dict[str, tuple[MetricFunction, str]] = {
 
 
 def get_metric(identifier: str | Metric | MetricFunction) -> Metric:
-    """The :class:`Metric` for a Keras name, a ``Metric``, or a function.
+    """The [`Metric`][minigd.Metric] for a Keras name, a ``Metric``, or a function.
 
     Args:
         identifier: one of the names in ``METRICS`` (logged under that very name), a
-            :class:`Metric` (returned as it is), or a function ``f(y_true, y_pred)``
+            [`Metric`][minigd.Metric] (returned as it is), or a function ``f(y_true, y_pred)``
             (logged under ``f.__name__``, smaller taken as better).
 
     Examples:

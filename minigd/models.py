@@ -22,14 +22,14 @@ class Model:
     for a scalar). ``forward(params, x)`` takes the parameters as an argument instead of
     reading ``self.params`` so that a gradient provider can pass numpy arrays, perturbed
     copies (finite differences) or watched TensorFlow tensors (GradientTape) through the
-    very same code. Use only operators and :mod:`minigd.ops` inside it.
+    very same code. Use only operators and [`minigd.ops`][minigd.ops] inside it.
 
     ``backward(params, x, grad_y_pred)`` is the hand-derived gradient: given
     ``dL/dy_pred`` (one number per example) it returns ``dL/dparam`` for every parameter,
-    by the chain rule ``dL/dp = sum_i dL/dy_pred_i * dy_pred_i/dp``. Only the "analytic"
+    by the chain rule $\frac{\partial L}{\partial p} = \sum_i \frac{\partial L}{\partial \hat y_i} \frac{\partial \hat y_i}{\partial p}$ (with $\hat y$ = ``y_pred``). Only the "analytic"
     provider needs it.
 
-    Example:
+    Examples:
         >>> class Quadratic(Model):
         ...     def __init__(self):
         ...         super().__init__(a=0.0, b=0.0, c=0.0)
@@ -148,7 +148,7 @@ class Linear(Model):
         b: initial intercept.
         features: None for x of shape (n,); d for x of shape (n, d) and w of shape (d,).
 
-    Example:
+    Examples:
         >>> model = Linear(w=2.0, b=1.0)
         >>> model(np.array([0.0, 1.0]))
         array([1., 3.])
@@ -180,8 +180,8 @@ class Linear(Model):
         return {"w": grad_y_pred @ x, "b": grad_y_pred.sum()}
 
     def fused_value_and_grad(self, loss, params, x, y):
-        """MSE and its gradient as one would write them by hand: ``r = w*x + b - y``,
-        ``L = r.r / n``, ``dL/dw = (2/n) r.x``, ``dL/db = (2/n) sum(r)``.
+        r"""MSE and its gradient as one would write them by hand: $r = wx + b - y$,
+        $L = r \cdot r / n$, $\partial L/\partial w = \frac{2}{n}\, r \cdot x$, $\partial L/\partial b = \frac{2}{n} \sum_i r_i$.
 
         Same numbers as forward -> MSE.gradient -> backward, but with one temporary
         array (the residual, built in place) instead of three.
@@ -200,7 +200,7 @@ class Linear(Model):
     def least_squares(cls, x, y) -> Linear:
         """The exact minimiser of the MSE, by ``np.linalg.lstsq``: where descent should end.
 
-        Example:
+        Examples:
             >>> best = Linear.least_squares([0.0, 1.0, 2.0], [1.0, 3.0, 5.0])
             >>> round(float(best.params["w"]), 9), round(float(best.params["b"]), 9)
             (2.0, 1.0)

@@ -88,7 +88,7 @@ class RunState:
 
 @dataclass(frozen=True)
 class RunPlan:
-    """How long a run is and how it walks the data, all filled in by :func:`plan_run`."""
+    """How long a run is and how it walks the data, all filled in by `plan_run`."""
 
     steps: int
     epochs: int

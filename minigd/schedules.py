@@ -50,7 +50,7 @@ class LearningRateSchedule:
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> LearningRateSchedule:
-        """Rebuild a schedule from what :meth:`get_config` returned."""
+        """Rebuild a schedule from what [`get_config`][minigd.schedules.LearningRateSchedule.get_config] returned."""
         return cls(**config)
 
     def __repr__(self) -> str:

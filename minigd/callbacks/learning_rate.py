@@ -1,7 +1,7 @@
 """Callbacks that change the optimizer's learning rate between epochs, as in Keras.
 
 Both set ``trainer.optimizer.learning_rate`` to a new number. A schedule object given to
-the optimizer (:mod:`minigd.schedules`) sets the rate at every step instead; the two
+the optimizer ([`minigd.schedules`][minigd.schedules]) sets the rate at every step instead; the two
 cannot be combined, since each would overwrite the other's rate.
 
 The rate itself is saved in every trainer checkpoint, so a resumed run continues with
@@ -31,7 +31,7 @@ class LearningRateScheduler(Callback):
 
     ``schedule`` is called with two arguments (the epoch, counting from 0, and the
     current rate) if it takes two, as Keras's does, and with the epoch alone otherwise;
-    so a :mod:`minigd.schedules` object works too, counting epochs instead of steps.
+    so a [`minigd.schedules`][minigd.schedules] object works too, counting epochs instead of steps.
 
     Args:
         schedule: a function of the epoch (and the current rate) returning the rate,
@@ -95,7 +95,7 @@ class ReduceLROnPlateau(Callback):
         patience: epochs without improvement before the rate is reduced, >= 0.
         verbose: 0 is quiet; 1 prints each reduction, in Keras's words.
         mode: ``"min"`` (smaller is better), ``"max"`` (larger is better) or ``"auto"``:
-            ``"min"`` for losses, and for metrics what :mod:`minigd.metrics` says (e.g.
+            ``"min"`` for losses, and for metrics what `minigd.metrics` says (e.g.
             ``"max"`` for accuracy, ``"min"`` for mae).
         min_delta: an improvement must beat the best value by more than this, >= 0.
         cooldown: epochs to wait after a reduction before counting again, >= 0.
