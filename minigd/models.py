@@ -16,7 +16,7 @@ Params = dict[str, np.ndarray]
 
 
 class Model:
-    """Base class for models. Subclass it and write ``forward`` (and, optionally, ``backward``).
+    r"""Base class for models. Subclass it and write ``forward`` (and, optionally, ``backward``).
 
     A model holds its parameters in ``self.params`` (name -> float64 numpy array, 0-d
     for a scalar). ``forward(params, x)`` takes the parameters as an argument instead of
