@@ -38,9 +38,13 @@ from .trainer import Trainer
 
 TRUE_LINE = {"w": 1.915, "b": 0.915}  # the reference job's line, used when data is generated
 PROVIDER_NAMES = ("analytic", "tape", "numeric")
-# --n is refused when the points would not fit in memory: x and y, and the few arrays of
-# the same length a step makes (predictions, residuals, their products), 8 bytes each.
+# --n and --steps are refused when the run would not fit in memory. A point: x and y, and
+# the few arrays of that length a step makes (predictions, residuals, ...), 8 bytes each.
+# A step: History's record of it, measured at about 170 bytes, 400 with the parameters
+# that --plot needs.
 BYTES_PER_POINT = 8 * 8
+BYTES_PER_STEP = 200
+BYTES_PER_STEP_WITH_PARAMS = 400
 INTERRUPTED = 130  # the shell's status for a program stopped by Ctrl-C (128 + SIGINT)
 
 
@@ -206,7 +210,11 @@ def _check_before_training(args) -> None:
     The options differ between commands; ``getattr`` skips those a command lacks.
     """
     if args.data is None:
-        _check_memory_for(args.n)
+        _check_memory_for("--n", "points", args.n, BYTES_PER_POINT)
+    if hasattr(args, "steps"):
+        runs = len(getattr(args, "learning_rates", [None]))  # a sweep keeps every run's losses
+        each = BYTES_PER_STEP_WITH_PARAMS if getattr(args, "plot", None) else BYTES_PER_STEP
+        _check_memory_for("--steps", "steps", args.steps, each * runs)
     if getattr(args, "gradients", None) == "tape":
         _require("tensorflow", "--gradients tape", "tf")
     _check_outputs(args.data, getattr(args, "json", None), getattr(args, "plot", None))
@@ -245,12 +253,13 @@ def _check_distinct(paths: dict[str, str | None]) -> None:
         seen[key] = option
 
 
-def _check_memory_for(n: int) -> None:
+def _check_memory_for(option: str, what: str, count: int, bytes_each: int) -> None:
     total = _memory_size()
-    need = n * BYTES_PER_POINT
+    need = count * bytes_each
     if total is not None and need > total:
-        raise ValueError(f"argument --n: {n} points need about {need / 1e9:.3g} GB of memory, "
-                         f"more than this machine's {total / 1e9:.3g} GB; use a smaller --n")
+        raise ValueError(f"argument {option}: {count} {what} need about {need / 1e9:.3g} GB of "
+                         f"memory, more than this machine's {total / 1e9:.3g} GB; "
+                         f"use a smaller {option}")
 
 
 def _memory_size() -> int | None:

@@ -264,8 +264,8 @@ def without(module, args, cwd=None):
 def test_ctrl_c_mid_fit_exits_130_with_one_line_and_leaves_the_old_json(tmp_path):
     previous = tmp_path / "run.json"
     previous.write_text('{"from": "the previous run"}\n')
-    command = [*minigd_command(), "fit", "--steps", "100000000", "--log-every", "1000",
-               "--json", "run.json", "--plot", "fit.png"]
+    command = [*minigd_command(), "fit", "--steps", "10000000", "--log-every", "1000",
+               "--json", "run.json"]
     process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
@@ -276,7 +276,7 @@ def test_ctrl_c_mid_fit_exits_130_with_one_line_and_leaves_the_old_json(tmp_path
     finally:
         process.kill()
     assert process.returncode == 130
-    assert_one_line_error(err, "minigd fit: interrupted at step", "of 100000000")
+    assert_one_line_error(err, "minigd fit: interrupted at step", "of 10000000; no file written")
     assert "Final" not in out and "wrote" not in out
     assert previous.read_text() == '{"from": "the previous run"}\n'
     assert sorted(path.name for path in tmp_path.iterdir()) == ["run.json"]  # no temporary file
@@ -345,10 +345,11 @@ def test_a_diverging_fit_writes_nothing(tmp_path, capsys):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_too_many_points_is_refused_before_any_memory_is_taken():
-    result = run_minigd("fit", "--n", "10000000000")
+@pytest.mark.parametrize("option", ["--n", "--steps"])
+def test_a_run_too_large_for_memory_is_refused_before_it_starts(option):
+    result = run_minigd("fit", option, "100000000000000000000")
     assert result.returncode == 2 and result.stdout == ""
-    assert_one_line_error(result, "argument --n", "10000000000", "memory")
+    assert_one_line_error(result, f"argument {option}", "100000000000000000000", "memory")
 
 
 def test_running_out_of_memory_is_one_line_and_exit_2(monkeypatch, capsys):
