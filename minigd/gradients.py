@@ -2,14 +2,14 @@
 
 A provider answers one question: for this model, loss, parameter values and batch, what
 is the loss and its gradient with respect to every parameter? Anything with a
-``value_and_grad`` method of the :class:`GradientProvider` shape can be passed to
+``value_and_grad`` method of the [`GradientProvider`][minigd.GradientProvider] shape can be passed to
 ``Trainer(gradients=...)``.
 
-* ``"analytic"`` (:class:`AnalyticGradients`): the hand-derived chain rule, in numpy:
+* ``"analytic"`` ([`AnalyticGradients`][minigd.AnalyticGradients]): the hand-derived chain rule, in numpy:
   ``loss.gradient`` gives dL/dy_pred, then ``model.backward`` gives dL/dparam.
-* ``"tape"`` (:class:`TapeGradients`): TensorFlow's ``tf.GradientTape`` records the
+* ``"tape"`` ([`TapeGradients`][minigd.TapeGradients]): TensorFlow's ``tf.GradientTape`` records the
   model's own ``forward`` on float64 tensors and differentiates it automatically.
-* ``"numeric"`` (:class:`NumericGradients`): central finite differences,
+* ``"numeric"`` ([`NumericGradients`][minigd.NumericGradients]): central finite differences,
   ``(L(p + h) - L(p - h)) / 2h`` for every parameter element. Slow; for checking.
 """
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 import html
 import importlib.util
 import itertools
+from functools import partial
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -41,9 +42,9 @@ class GradientProvider(Protocol):
     parameter name. It must not change ``params`` or the model.
 
     Optionally, a provider may also define ``train_step_for(model, loss, optimizer,
-    x_shape, y_shape)``, returning None or a *step function* (see :func:`train_step_for`)
+    x_shape, y_shape)``, returning None or a *step function* (see `train_step_for`)
     that runs the optimizer's own ``update`` as well; ``Trainer`` then uses it for every
-    step (the compiled :class:`TapeGradients` does, to stay inside TensorFlow).
+    step (the compiled [`TapeGradients`][minigd.TapeGradients] does, to stay inside TensorFlow).
     """
 
     name: str
@@ -80,7 +81,7 @@ class AnalyticGradients:
 
 
 class NumericGradients:
-    """Central finite differences: ``dL/dp ~ (L(p + h) - L(p - h)) / (2h)``.
+    r"""Central finite differences: $\partial L/\partial p \approx (L(p + h) - L(p - h)) / 2h$.
 
     For the MSE of a linear model the loss is quadratic in the parameters, so the central
     difference is exact up to rounding. It costs two forward passes per parameter element.
@@ -134,22 +135,54 @@ def train_step_for(provider: GradientProvider, model: Model, loss: Loss, optimiz
     own = make_own(model, loss, optimizer, x_shape, y_shape) if make_own is not None else None
     if own is not None:
         return own
+    value_and_grad, update, asarray = provider.value_and_grad, optimizer.update, np.asarray
     checked = False
 
     def step(params, state, x, y, learning_rate):
         nonlocal checked
-        value, grads = provider.value_and_grad(model, loss, params, x, y)
+        value, grads = value_and_grad(model, loss, params, x, y)
         if not checked:  # once: a backward that forgets to sum would reshape a parameter
             check_gradient_shapes(provider, params, grads)
             checked = True
         # param[()] is a numpy scalar for a 0-d array, whose arithmetic is ~5x cheaper than
         # a 0-d array's, and a view of the same array otherwise
-        new_params, new_state = optimizer.update(
-            grads, state, {name: param[()] for name, param in params.items()}, learning_rate)
-        # parameters stay float64 arrays (0-d for scalars)
-        return value, {name: np.asarray(value) for name, value in new_params.items()}, new_state
+        new_params, new_state = update(grads, state, {name: param[()] for name, param in params.items()},
+                                       learning_rate)
+        for name, new in new_params.items():  # parameters stay float64 arrays (0-d for scalars)
+            new_params[name] = asarray(new)
+        return value, new_params, new_state
 
     return step
+
+
+StepsFunction = Callable[..., tuple[list[float], Params, dict, "float | None"]]
+
+
+def train_steps_for(step: StepFunction) -> StepsFunction:
+    """The function the trainer calls for a *chunk*: several steps on the same batch.
+
+    ``steps(params, state, x, y, learning_rates, guard) -> (losses, params, state,
+    refused)`` takes one step per rate, in order, each from the last one's result, and
+    stops before a step that ``guard`` (a [`DivergenceGuard`][minigd.divergence.DivergenceGuard])
+    refuses: ``losses`` has one loss per accepted step, ``params`` and ``state`` are
+    those after the last of them (the inputs if none), and ``refused`` is the refused
+    step's loss, or None. Like a step, it changes nothing. A step function may offer its
+    own as ``step.run_steps`` (the compiled tape runs the chunk in one TensorFlow call);
+    otherwise the steps run one by one, here.
+    """
+    return getattr(step, "run_steps", None) or partial(run_steps, step)
+
+
+def run_steps(step: StepFunction, params, state, x, y, learning_rates, guard):
+    """Steps one by one, each checked by ``guard``; see `train_steps_for`."""
+    losses = []
+    for learning_rate in learning_rates:
+        loss, new_params, new_state = step(params, state, x, y, learning_rate)
+        if not guard.accepts(loss, new_params):
+            return losses, params, state, loss
+        losses.append(loss)
+        params, state = new_params, new_state
+    return losses, params, state, None
 
 
 def check_gradient_shapes(provider, params: Mapping[str, np.ndarray], grads: Mapping) -> None:
@@ -198,7 +231,7 @@ def relative_error(a: np.ndarray, b: np.ndarray) -> float:
 
 @dataclass
 class GradientCheck:
-    """What :func:`check_gradients` found.
+    """What [`check_gradients`][minigd.check_gradients] found.
 
     Attributes:
         gradients: provider name -> parameter name -> gradient array.
@@ -300,7 +333,7 @@ def check_gradients(model: Model, loss: Loss, x: ArrayLike, y: ArrayLike,
         verbose: print the table.
 
     Returns:
-        A :class:`GradientCheck`; ``result.passed`` is True when every pair agrees.
+        A [`GradientCheck`][minigd.GradientCheck]; ``result.passed`` is True when every pair agrees.
 
     Examples:
         >>> import minigd as mg

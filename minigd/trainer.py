@@ -22,7 +22,7 @@ from ._validation import check_model_contract, check_validation_data, check_xy
 from .callbacks import Callback, CallbackList, History
 from .divergence import DivergenceError, DivergenceGuard, data_scale_advice, largest_curvature, \
     learning_rate_advice
-from .gradients import GradientProvider, get_provider, train_step_for
+from .gradients import GradientProvider, get_provider, train_step_for, train_steps_for
 from .interrupts import InterruptGuard
 from .losses import Loss
 from .models import Model
@@ -132,7 +132,7 @@ class Trainer:
         """
         x, y = self._prepare(model, x, y, steps, epochs, batch_size, shuffle, validation_data, seed)
         callbacks = self._callbacks = CallbackList(self.callbacks, self, self.history)
-        run, plan, n, logs = self._run, self._plan, len(y), {}
+        logs = {}
         self._interrupts.install()
         try:
             callbacks.on_train_begin(logs)
@@ -141,12 +141,11 @@ class Trainer:
             # Overflow is how divergence begins; the guard reports it in words, so numpy's
             # own warnings would only add noise.
             with np.errstate(over="ignore", invalid="ignore"):
-                while self._epoch_to_run():
-                    order = self._begin_epoch(n)
-                    while run.batch_start < n and run.step < plan.steps and not self.stop_training:
-                        x_batch, y_batch = _batch(x, y, order, run.batch_start, plan.batch_size)
-                        logs = self._train_step(x_batch, y_batch)
-                    logs = self._end_epoch(logs)
+                while self._run.step < self._plan.steps and not self.stop_training:
+                    x_batch, y_batch, count = self._next_batch(x, y)
+                    logs = self._train_steps(x_batch, y_batch, count)
+                if self._run.examples:  # stopped, or out of steps, inside an epoch: end it too
+                    logs = self._commit(self._end_epoch, logs)
             self.stop_reason = "stopped" if self.stop_training else "completed"
         except BaseException as error:
             self.stop_reason = _stop_reason(error)
@@ -158,48 +157,98 @@ class Trainer:
                 self._interrupts.uninstall()
         return self.history
 
-    def _train_step(self, x_batch: np.ndarray, y_batch: np.ndarray) -> Logs:
-        """One step, as the seed writes it: loss and gradient, update, (guard), commit, log."""
+    def _train_steps(self, x_batch: np.ndarray, y_batch: np.ndarray, count: int) -> Logs:
+        """``count`` steps on one batch, as the seed writes them: loss and gradient, update,
+        (guard), commit, log. Usually one; see ``_next_batch`` for when it is more."""
         run, model = self._run, self.model
+        if run.batch_start == 0:
+            self._callbacks.on_epoch_begin(run.epoch, {})
         logs: Logs = {"batch_size": len(y_batch)}
         self._callbacks.on_step_begin(run.step, logs)
-        learning_rate = self.optimizer.learning_rate_at(self.optimizer_state["iterations"])
-        loss, new_params, new_state = self._step(model.params, self.optimizer_state, x_batch, y_batch,
-                                                 learning_rate)
-        logs["loss"], logs["learning_rate"] = loss, learning_rate
-        if not self._guard.accepts(loss, new_params):
-            self._diverged(loss, learning_rate)  # raises, or stops the run with nothing changed
-            return logs
-        with self._interrupts:  # the whole step is put in place, or none of it
-            model.params.update(new_params)
-            self.optimizer_state = new_state
-            run.advance(self._plan.batch_size, len(y_batch), loss)
+        rates = self._learning_rates(count)
+        losses, new_params, new_state, refused = self._steps(
+            model.params, self.optimizer_state, x_batch, y_batch, rates, self._guard)
+        if losses:  # every step of the chunk is put in place, or none of them
+            logs = self._commit(self._put_in_place, new_params, new_state, losses, rates, logs)
+        if refused is not None:  # the guard refused the step after the last one committed
+            logs = {**logs, "loss": refused, "learning_rate": rates[len(losses)]}
+            self._diverged(refused, rates[len(losses)])  # raises, or stops the run
+        return logs
+
+    def _learning_rates(self, count: int) -> list[float]:
+        """The rate of each of the next ``count`` steps (a schedule's, or the number)."""
+        rate_at, iterations = self.optimizer.learning_rate_at, self.optimizer_state["iterations"]
+        if count == 1 or not callable(self.optimizer.learning_rate):
+            return [rate_at(iterations)] * count
+        return [rate_at(iterations + index) for index in range(count)]
+
+    def _put_in_place(self, new_params, new_state, losses: list[float], rates: list[float],
+                      logs: Logs) -> Logs:
+        """The parameters and state after the chunk, then each of its steps counted and
+        logged in order: counters, History, hooks, epoch ends.
+
+        The first step's hooks ran live up to ``on_step_begin``; every later step of a
+        chunk gets its ``on_epoch_begin``/``on_step_begin`` here, replayed.
+        """
+        self.model.params.update(new_params)
+        self.optimizer_state = new_state
+        run, callbacks, n = self._run, self._callbacks, len(self.train_data[1])
+        batch_size, examples = self._plan.batch_size, logs["batch_size"]
+        for index, (loss, rate) in enumerate(zip(losses, rates)):
+            if index:  # a later step of the chunk
+                if run.batch_start == 0:
+                    callbacks.on_epoch_begin(run.epoch, {})
+                logs = {"batch_size": examples}
+                callbacks.on_step_begin(run.step, logs)
+            logs["loss"], logs["learning_rate"] = loss, rate
+            run.advance(batch_size, examples, loss)
+            callbacks.on_step_end(run.step - 1, logs)
+            if run.batch_start >= n:
+                logs = self._end_epoch(logs)
+        return logs
+
+    def _commit(self, log, *args) -> Logs:
+        """Run ``log(*args)`` as one whole (a Ctrl-C meanwhile is held back until it is
+        done: :class:`~minigd.interrupts.InterruptGuard`), then write the checkpoints its
+        hooks asked for, so that they hold the state after it all."""
+        with self._interrupts:
             self._in_hook = True
-            self._callbacks.on_step_end(run.step - 1, logs)
-            self._in_hook = False
+            try:
+                logs = log(*args)
+            finally:
+                self._in_hook = False
             if self._requested_checkpoints:
                 self._write_requested_checkpoints()
         return logs
 
     # -- epochs ---------------------------------------------------------------------------
 
-    def _epoch_to_run(self) -> bool:
-        """Whether to (start or finish) an epoch: one begun and not yet ended always is."""
-        run, plan = self._run, self._plan
-        if run.examples:  # e.g. resumed from a checkpoint taken at an epoch's last step
-            return True
-        return run.epoch < plan.epochs and run.step < plan.steps and not self.stop_training
+    def _next_batch(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+        """The next step's batch, and how many steps in a row may take it.
 
-    def _begin_epoch(self, n: int) -> np.ndarray | None:
-        run = self._run
-        if run.batch_start == 0:  # not resuming in the middle of this epoch
-            self._callbacks.on_epoch_begin(run.epoch, {})
-        return run.epoch_order(n) if self._plan.shuffle else None
+        A mini-batch serves one step. The full batch serves every step, so the steps up
+        to the next one that Python must see run as one *chunk* (a compiled provider
+        runs them in one call): the chunk ends at the first step a callback needs live
+        (:meth:`minigd.Callback.next_step_needed`), at the run's last step, and after
+        every step when each epoch's end evaluates metrics or validation data.
+        """
+        run, plan = self._run, self._plan
+        if plan.batch_size < len(y):
+            if self._order_epoch != run.epoch:  # this epoch's order, drawn at its start
+                self._order, self._order_epoch = run.epoch_order(len(y)) if plan.shuffle else None, run.epoch
+            return *_batch(x, y, self._order, run.batch_start, plan.batch_size), 1
+        last = plan.steps - 1
+        if not (self.metrics or self.validation_data is not None):
+            needed = self._callbacks.next_step_needed(run.step)
+            last = last if needed is None else min(needed, last)
+        return x, y, last - run.step + 1
 
     def _end_epoch(self, step_logs: Logs) -> Logs:
+        """The epoch's logs (loss, metrics, validation), then ``on_epoch_end``.
+
+        Called while its last step is committed, so both are put in place together.
+        """
         run = self._run
-        if not run.examples:  # diverged on the epoch's first step: nothing to report
-            return step_logs
         # the rate of the epoch's last step (computed again if the run resumed right after it)
         last_rate = step_logs.get("learning_rate") or self.optimizer.learning_rate_at(
             self.optimizer_state["iterations"] - 1)
@@ -213,13 +262,8 @@ class Trainer:
             if self.metrics:
                 logs.update({f"val_{key}": value for key, value in self._evaluate(x_val, y_val).items()})
         epoch = run.epoch
-        with self._interrupts:
-            run.end_epoch()
-            self._in_hook = True
-            self._callbacks.on_epoch_end(epoch, logs)
-            self._in_hook = False
-            if self._requested_checkpoints:
-                self._write_requested_checkpoints()
+        run.end_epoch()
+        self._callbacks.on_epoch_end(epoch, logs)
         return logs
 
     def _evaluate(self, x: np.ndarray, y: np.ndarray) -> Logs:
@@ -247,7 +291,9 @@ class Trainer:
         self._start_params = model.get_weights()  # for the curvature, if the run diverges
         self._fingerprint = checkpoints.RunFingerprint(model, self.loss, self.optimizer, self._plan, x, y)
         self._in_hook, self._requested_checkpoints = False, []
+        self._order, self._order_epoch = None, None
         self._step = train_step_for(self.gradients, model, self.loss, self.optimizer, x.shape, y.shape)
+        self._steps = train_steps_for(self._step)
         return x, y
 
     # -- divergence -----------------------------------------------------------------------

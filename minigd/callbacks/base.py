@@ -16,6 +16,10 @@ Logs = dict[str, float]
 HOOKS = ("on_train_begin", "on_epoch_begin", "on_step_begin", "on_step_end", "on_epoch_end",
          "on_train_end")
 
+#: The hooks a run calls around each step; a callback that overrides one sees every step live
+#: unless it says otherwise (``Callback.next_step_needed``).
+STEP_HOOKS = ("on_epoch_begin", "on_step_begin", "on_step_end", "on_epoch_end")
+
 #: Keras hook names minigd never calls, with the minigd hook to use instead (None: no such event).
 KERAS_ONLY_HOOKS = {
     "on_batch_begin": "on_step_begin", "on_batch_end": "on_step_end",
@@ -64,6 +68,29 @@ class Callback:
     def on_epoch_end(self, epoch: int, logs: Logs) -> None: ...
     def on_train_end(self, logs: Logs) -> None: ...
 
+    def next_step_needed(self, step: int) -> int | None:
+        """The first step, from ``step`` on, that this callback must see *live*; None: none.
+
+        Seeing step ``s`` live means that its ``on_step_end`` (and the ``on_epoch_end``
+        that follows, if ``s`` ends an epoch) runs with the model's parameters after
+        step ``s`` in place, and anything it changes (``stop_training``, the learning
+        rate, the weights, a checkpoint) takes effect from step ``s + 1``. So that a
+        compiled provider can run several steps in one call (a *chunk*), the trainer
+        ends each chunk at the first step some callback needs; the hooks of the steps
+        before it still run, in order, for every step, with each step's own logs, but
+        after the chunk has been computed ("replayed"), while the model already holds
+        the chunk's last parameters. To act before step ``s`` (e.g. in
+        ``on_step_begin``), need step ``s - 1``.
+
+        The default is safe for any callback: every step, if it overrides a step or
+        epoch hook, else None. Override it when the callback only records logs (None)
+        or acts on some steps only (``StepLogger`` needs every ``every``-th step).
+        """
+        return step if self._uses_step_hooks() else None
+
+    def _uses_step_hooks(self) -> bool:
+        return any(_overrides(self, hook) for hook in STEP_HOOKS)
+
     def get_state(self) -> dict[str, Any]:
         """What this callback needs to resume exactly, for checkpoints (numbers, strings,
         lists, dicts and numpy arrays). Empty by default: a stateless callback."""
@@ -85,7 +112,7 @@ class Callback:
 class CallbackList:
     """Calls every callback's hooks, in order, the History first.
 
-    A hook that a callback leaves as :class:`Callback`'s empty method is skipped, so a
+    A hook that a callback leaves as [`Callback`][minigd.callbacks.base.Callback]'s empty method is skipped, so a
     callback that does nothing on a step costs nothing on that step.
 
     Args:
@@ -102,6 +129,28 @@ class CallbackList:
             _warn_about_keras_hooks(callback)
         self._methods = {hook: [getattr(c, hook) for c in self.callbacks if _overrides(c, hook)]
                          for hook in HOOKS}
+        # The step hooks run every step: a hook that one callback overrides calls it
+        # directly, and one that none overrides is a no-op, instead of a loop each time.
+        for hook in STEP_HOOKS:
+            methods = self._methods[hook]
+            if len(methods) < 2:
+                setattr(self, hook, methods[0] if methods else _nothing)
+        # asked before every chunk: only the callbacks that need some steps live
+        self._planners = [planner for planner in map(_planner, self.callbacks) if planner is not None]
+
+    def next_step_needed(self, step: int) -> int | None:
+        """The first step, from ``step`` on, that some callback must see live (None: none).
+
+        The trainer ends a chunk of steps there; see [`Callback.next_step_needed`][minigd.callbacks.base.Callback.next_step_needed].
+        """
+        needed = None
+        for planner in self._planners:
+            if planner is _EVERY_STEP:
+                return step
+            at = planner(step)
+            if at is not None and (needed is None or at < needed):
+                needed = at
+        return needed
 
     def on_train_begin(self, logs: Logs) -> None:
         for method in self._methods["on_train_begin"]:
@@ -155,6 +204,27 @@ class CallbackList:
                              "order, to resume.")
         for callback, entry in zip(stateful, saved):
             callback.set_state(entry["state"])
+
+
+def _nothing(*args) -> None:
+    pass
+
+
+def _EVERY_STEP(step: int) -> int:
+    return step
+
+
+def _planner(callback: Callback):
+    """What ``CallbackList.next_step_needed`` asks of this callback: None for nothing."""
+    if _overrides(callback, "next_step_needed"):
+        return callback.next_step_needed
+    from .history import History
+
+    # A History only records the logs; with record_params it copies the parameters after
+    # every step. (Here rather than in History itself until history.py declares it.)
+    if type(callback) is History:  # noqa: E721 - a subclass may add hooks of its own
+        return _EVERY_STEP if callback.record_params else None
+    return _EVERY_STEP if callback._uses_step_hooks() else None
 
 
 def _overrides(callback: Callback, hook: str) -> bool:

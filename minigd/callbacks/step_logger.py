@@ -19,7 +19,7 @@ class StepLogger(Callback):
     The loss shown is the loss over the *whole training set with the parameters after
     that step's update*, as the seed computes it (unlike ``logs["loss"]``, which is the
     batch loss before the update). Other models show every parameter by name; large
-    arrays are summarised (see :func:`minigd.formatting.format_value`).
+    arrays are summarised (see [`minigd.formatting.format_value`][minigd.format_value]).
 
     The final line is printed when the run ends normally or a callback stops it; not
     after an interrupt, a divergence error or any other exception, where it would look
@@ -42,6 +42,10 @@ class StepLogger(Callback):
     def __init__(self, every: int = 50, stream: TextIO | None = None) -> None:
         self.every = check_positive_int(every, "every")
         self.stream = stream
+
+    def next_step_needed(self, step):
+        # a line shows the parameters after its step; the steps between only pass by
+        return step + (-step) % self.every
 
     def on_step_end(self, step, logs):
         if step % self.every == 0:
