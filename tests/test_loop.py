@@ -97,33 +97,48 @@ def test_ctrl_c_at_random_instants_leaves_one_whole_step_that_resumes_exactly(tm
     if threading.current_thread() is not threading.main_thread():
         pytest.skip("signals reach the main thread only")
     x, y = reference_data(n=500)
+    started = time.perf_counter()
     uninterrupted = run(tmp_path, steps=400, batch_size=100, data=(x, y))
+    duration = time.perf_counter() - started  # the timers fall within a run of this length
     rng = random.Random(1)
     interrupted_at = set()
-    for attempt in range(40):
-        model = mg.Linear()
-        trainer = mg.Trainer(mg.MSE(), mg.SGD(0.02, momentum=0.9), callbacks=[
-            mg.EarlyStopping(monitor="loss", patience=3, min_delta=1e-4, restore_best_weights=True),
-            mg.ModelCheckpoint(tmp_path / "unused-{step}.npz", every=10**9)])
-        timer = threading.Timer(rng.uniform(0.0, 0.05), os.kill, (os.getpid(), signal.SIGINT))
-        timer.start()
-        try:
-            trainer.fit(model, x, y, steps=400, batch_size=100, seed=5)
-            time.sleep(0.06)  # let a late signal land here, not in the next attempt
-        except KeyboardInterrupt:
-            pass
-        finally:
-            timer.cancel()
-        step = trainer.step
-        history = trainer.history
-        assert history.steps == list(range(step))  # exactly one record per completed step
-        assert trainer.optimizer_state["iterations"] == step
-        if 0 < step < 400:
-            interrupted_at.add(step)
-            path = tmp_path / f"ctrl-c-{attempt}.npz"
-            trainer.save_checkpoint(path)
-            resumed = run(tmp_path / "again", steps=400, batch_size=100, data=(x, y), resume_from=path)
-            assert_same_run(resumed, uninterrupted)
+    armed = False
+
+    def ctrl_c(signum, frame):  # Python's own behaviour, but only while a run is under test:
+        if armed:               # a signal that lands after it must not stop the test session
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, ctrl_c)
+    try:
+        for attempt in range(40):
+            model = mg.Linear()
+            trainer = mg.Trainer(mg.MSE(), mg.SGD(0.02, momentum=0.9), callbacks=[
+                mg.EarlyStopping(monitor="loss", patience=3, min_delta=1e-4, restore_best_weights=True),
+                mg.ModelCheckpoint(tmp_path / "unused-{step}.npz", every=10**9)])
+            timer = threading.Timer(rng.uniform(0.0, duration), os.kill, (os.getpid(), signal.SIGINT))
+            armed = True
+            try:
+                timer.start()
+                trainer.fit(model, x, y, steps=400, batch_size=100, seed=5)
+            except KeyboardInterrupt:
+                pass
+            finally:
+                armed = False
+                timer.cancel()
+                timer.join()
+            if trainer.history is None:  # stopped before fit had set anything up
+                continue
+            step = trainer.step
+            assert trainer.history.steps == list(range(step))  # one record per completed step
+            assert trainer.optimizer_state["iterations"] == step
+            if 0 < step < 400:
+                interrupted_at.add(step)
+                path = tmp_path / f"ctrl-c-{attempt}.npz"
+                trainer.save_checkpoint(path)
+                resumed = run(tmp_path / "again", steps=400, batch_size=100, data=(x, y), resume_from=path)
+                assert_same_run(resumed, uninterrupted)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert len(interrupted_at) >= 5, interrupted_at  # the timer did land mid-run, many times
 
 
