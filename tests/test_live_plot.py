@@ -24,7 +24,8 @@ def paths(svg: str) -> list[list[tuple[float, float]]]:
     assert root.tag == f"{SVG}svg"
     found = []
     for path in root.iter(f"{SVG}path"):
-        numbers = [float(n) for n in re.findall(r"[-+]?\d*\.?\d+(?:e[-+]?\d+)?", path.get("d"))]
+        scale = {None: 1.0, "scale(0.1)": 0.1}[path.get("transform")]  # to pixels
+        numbers = [scale * float(n) for n in re.findall(r"[-+]?\d*\.?\d+(?:e[-+]?\d+)?", path.get("d"))]
         points = list(zip(numbers[::2], numbers[1::2]))
         # a piece starts with a line of length 0 (a dot if alone): count its point once
         found.append([p for i, p in enumerate(points) if i == 0 or p != points[i - 1]])
