@@ -7,7 +7,7 @@ Each optimizer is a pure update rule with explicit state, as in optax::
 
 Nothing is hidden inside the optimizer object but its hyperparameters, so a rule can be
 tested alone with hand-computed numbers, and the trainer can compute a whole step
-before it puts anything in place. The rules use only arithmetic and :mod:`minigd.ops`,
+before it puts anything in place. The rules use only arithmetic and [`minigd.ops`][minigd.ops],
 so the same code runs on numpy arrays and on TensorFlow tensors (the compiled tape
 runs it inside ``tf.function``).
 
@@ -19,8 +19,8 @@ float64 tensor too) and one dict of arrays per *slot*, keyed like the parameters
 it keeps a state on the optimizer and returns the new parameters.
 
 The optimizers here are Keras's, with its defaults, slot names and update rules:
-:class:`SGD` (with momentum and Nesterov), :class:`Adagrad`, :class:`RMSprop` and
-:class:`Adam`. On float64 variables they give ``keras.optimizers``' numbers bit for bit
+[`SGD`][minigd.SGD] (with momentum and Nesterov), [`Adagrad`][minigd.optimizers.Adagrad], [`RMSprop`][minigd.optimizers.RMSprop] and
+[`Adam`][minigd.optimizers.Adam]. On float64 variables they give ``keras.optimizers``' numbers bit for bit
 where the hyperparameters are exact in float32 (Keras's TensorFlow backend rounds some
 of them, e.g. Adam's betas and Adagrad's initial accumulator, to float32 first).
 """
@@ -88,7 +88,7 @@ class Optimizer:
     Args:
         learning_rate: a number > 0, or a schedule: a callable of the step number
             (``state["iterations"]``) returning the rate, e.g.
-            :class:`minigd.schedules.ExponentialDecay`.
+            [`ExponentialDecay`][minigd.schedules.ExponentialDecay].
     """
 
     def __init__(self, learning_rate: LearningRate) -> None:
@@ -160,7 +160,7 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """Gradient descent, optionally with momentum (classic or Nesterov); see :func:`sgd_update`.
+    """Gradient descent, optionally with momentum (classic or Nesterov); see [`sgd_update`][minigd.sgd_update].
 
     ``w <- w - learning_rate * dL/dw`` when ``momentum == 0``.
 

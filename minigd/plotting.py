@@ -413,7 +413,7 @@ def plot_sweep(losses: Mapping[float, list[float]], diverged: Mapping[float, int
         losses: learning rate -> loss per step.
         diverged: learning rate -> the step where that run diverged.
         stable_bound: the largest stable learning rate (see
-            :func:`minigd.stable_learning_rate`); adds a second panel, final loss by
+            [`stable_learning_rate`][minigd.stable_learning_rate]); adds a second panel, final loss by
             learning rate, with the bound drawn (only when ``ax`` is None).
         ax: an Axes for the curves; None makes a new figure.
 

@@ -18,8 +18,8 @@ class ProgressBar(Callback):
 
     On ``tqdm.auto``: a widget in a notebook, text on a terminal. The bar is redrawn at
     most every ``interval`` seconds, and each redraw shows the step count and the loss of
-    that same step, so the two always agree. Lines that :class:`StepLogger` prints (or
-    anything printed with :func:`write_line`) appear above the bar, never torn by it.
+    that same step, so the two always agree. Lines that [`StepLogger`][minigd.StepLogger] prints (or
+    anything printed with `write_line`) appear above the bar, never torn by it.
 
     Args:
         stream: where to draw a text bar; None means ``tqdm.auto``'s choice (a widget in
@@ -96,7 +96,7 @@ class ProgressBar(Callback):
 def write_line(line: str, stream: TextIO) -> None:
     """Print ``line`` to ``stream``; with a progress bar drawing, above the bar.
 
-    Without an active :class:`ProgressBar` this is ``print(line, file=stream)``. With one,
+    Without an active [`ProgressBar`][minigd.ProgressBar] this is ``print(line, file=stream)``. With one,
     tqdm lifts the bar, writes the line and redraws the bar below it, so the two never
     tear each other on a terminal (tqdm treats stdout and stderr as one screen).
 
