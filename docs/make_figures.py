@@ -14,17 +14,17 @@ from minigd.plotting import animate_descent, plot_loss_surface, plot_sweep, plot
 TRUE_LINE = {"w": 1.915, "b": 0.915}
 
 
-def training_figure(folder: Path) -> None:
-    """The tutorial's three panels for the reference job."""
+def training_figure():
+    """The tutorial's figure for the reference job: fit, loss, and the path on the surface."""
     x, y = mg.make_linear_data(n=1000, seed=0)
     history = mg.History(record_params=True)
     trainer = mg.Trainer(mg.MSE(), mg.SGD(learning_rate=0.01), callbacks=[history])
     model = mg.Linear()
     trainer.fit(model, x, y, steps=1000)
-    plot_training(model, x, y, history, true_params=TRUE_LINE).savefig(folder / "training.png")
+    return plot_training(model, x, y, history, true_params=TRUE_LINE)
 
 
-def sweep_figure(folder: Path) -> None:
+def sweep_figure():
     """Loss curves at four learning rates around the stable bound (about 0.031)."""
     x, y = mg.make_linear_data(n=1000, seed=0)
     losses, diverged = {}, {}
@@ -35,11 +35,10 @@ def sweep_figure(folder: Path) -> None:
             history = error.history
             diverged[learning_rate] = error.step
         losses[learning_rate] = history.step_history.get("loss", [])
-    figure = plot_sweep(losses, diverged, stable_bound=mg.stable_learning_rate(x))
-    figure.savefig(folder / "sweep.png")
+    return plot_sweep(losses, diverged, stable_bound=mg.stable_learning_rate(x))
 
 
-def runs_figure(folder: Path) -> None:
+def runs_figure():
     """Three labelled runs on one loss surface: smooth, zigzag, and just past the bound."""
     x, y = mg.make_linear_data(n=1000, seed=0)
     runs = {}
@@ -47,23 +46,26 @@ def runs_figure(folder: Path) -> None:
         runs[f"learning_rate={learning_rate}"] = history = mg.History(record_params=True)
         trainer = mg.Trainer(mg.MSE(), mg.SGD(learning_rate), callbacks=[history])
         trainer.fit(mg.Linear(), x, y, steps=steps)
-    plot_loss_surface(x, y, runs).savefig(folder / "runs.png")
+    return plot_loss_surface(x, y, runs)
 
 
-def descent_animation(folder: Path) -> None:
+def descent_animation():
     """The reference job's descent as a GIF: the point on the surface, the line on the data."""
     x, y = mg.make_linear_data(n=200, seed=0)  # fewer points: a lighter GIF, the same picture
     history = mg.History(record_params=True)
     mg.Trainer(mg.MSE(), mg.SGD(0.01), callbacks=[history]).fit(mg.Linear(), x, y, steps=1000)
-    animation = animate_descent(x, y, history, frames=30, true_params=TRUE_LINE)
-    animation.save(folder / "descent.gif", writer="pillow", dpi=80)  # 800 pixels wide
+    return animate_descent(x, y, history, frames=30, true_params=TRUE_LINE)
+
+
+def save_animation(animation, path: Path) -> None:
+    animation.save(path, writer="pillow", dpi=80)  # 800 pixels wide
 
 
 if __name__ == "__main__":
     folder = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).parent / "img")
     folder.mkdir(parents=True, exist_ok=True)
-    training_figure(folder)
-    sweep_figure(folder)
-    runs_figure(folder)
-    descent_animation(folder)
+    training_figure().savefig(folder / "training.png")
+    sweep_figure().savefig(folder / "sweep.png")
+    runs_figure().savefig(folder / "runs.png")
+    save_animation(descent_animation(), folder / "descent.gif")
     print(f"figures written to {folder}")

@@ -366,10 +366,10 @@ def _padded_range(values: np.ndarray, points: int = 200) -> np.ndarray:
 
 
 def plot_training(model: Model, x, y, history: History, true_params: Mapping | None = None):
-    """One figure, three panels: the fit, the loss per step, the path on the loss surface.
+    """One figure: the fit and the loss per step side by side, the path on the loss surface below.
 
     The surface panel appears for a one-feature ``Linear`` model whose History recorded
-    its parameters; otherwise the figure has the first two panels.
+    its parameters; otherwise the figure has the first two panels, in one row.
 
     Args:
         model: the trained model.
@@ -391,7 +391,15 @@ def plot_training(model: Model, x, y, history: History, true_params: Mapping | N
     """
     x = np.asarray(x, dtype=np.float64)
     with_surface = _draws_a_line(model, x) and history.record_params
-    figure, axes = new_figure(3 if with_surface else 2)
+    figure, axes = new_figure(2)
+    if with_surface:
+        # two rows, the surface full width below: three panels in a row are too small to
+        # read at the width of a page or a slide
+        figure.set_size_inches(8.4, 7.6)
+        grid = figure.add_gridspec(2, 2, height_ratios=[1.0, 1.1])
+        for ax, spec in zip(axes, (grid[0, 0], grid[0, 1])):
+            ax.set_subplotspec(spec)
+        axes.append(figure.add_subplot(grid[1, :]))
     plot_fit(model, x, y, true_params, ax=axes[0])
     plot_loss(history, ax=axes[1])
     if with_surface:

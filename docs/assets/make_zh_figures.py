@@ -22,10 +22,8 @@ import matplotlib
 import matplotlib.text
 from matplotlib import font_manager
 
-import minigd as mg
-from minigd.plotting import animate_descent, plot_training
-
-TRUE_LINE = {"w": 1.915, "b": 0.915}
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # docs/, for make_figures
+import make_figures  # noqa: E402  (the English figures' own code)
 CJK_FONTS = ["Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei",
              "Microsoft YaHei", "PingFang SC"]
 
@@ -99,23 +97,15 @@ def use_cjk_font() -> None:
 
 
 def training_figure(folder: Path) -> None:
-    """The tutorial's three panels for the reference job (docs/make_figures.py's)."""
-    x, y = mg.make_linear_data(n=1000, seed=0)
-    history = mg.History(record_params=True)
-    trainer = mg.Trainer(mg.MSE(), mg.SGD(learning_rate=0.01), callbacks=[history])
-    model = mg.Linear()
-    trainer.fit(model, x, y, steps=1000)
-    figure = plot_training(model, x, y, history, true_params=TRUE_LINE)
+    """The tutorial's figure, as docs/make_figures.py draws it, with Chinese labels."""
+    figure = make_figures.training_figure()
     translate(figure)
     figure.savefig(folder / "training.png")
 
 
 def descent_animation(folder: Path) -> None:
-    """The landing page's GIF: the descent on the surface and the line on the data."""
-    x, y = mg.make_linear_data(n=200, seed=0)
-    history = mg.History(record_params=True)
-    mg.Trainer(mg.MSE(), mg.SGD(0.01), callbacks=[history]).fit(mg.Linear(), x, y, steps=1000)
-    animation = animate_descent(x, y, history, frames=30, true_params=TRUE_LINE)
+    """The landing page's GIF, as docs/make_figures.py draws it, with Chinese labels."""
+    animation = make_figures.descent_animation()
     figure = animation._fig
     translate(figure)
     # every frame writes its own title ("after 12 steps: ..."): translate it as it is set
@@ -123,7 +113,7 @@ def descent_animation(folder: Path) -> None:
         english_set_title = axes.set_title
         axes.set_title = lambda label, *args, _set=english_set_title, **kwargs: _set(
             chinese(label), *args, **kwargs)
-    animation.save(folder / "descent.gif", writer="pillow", dpi=80)
+    make_figures.save_animation(animation, folder / "descent.gif")
 
 
 if __name__ == "__main__":
