@@ -61,22 +61,31 @@ class TapeGradients:
     gradient to about 1e-12.
 
     Args:
-        compiled: run the tape inside ``tf.function`` (traced once per fit, about 10x
-            faster per step); False runs it eagerly, step by step, which is easier to
+        compiled: run the tape inside ``tf.function`` (traced once, about 10x faster per
+            step; on the full batch the trainer runs many steps per call, in a loop
+            inside TensorFlow); False runs it eagerly, step by step, which is easier to
             debug and to print from.
+        jit_compile: compile the step with XLA (``tf.function(jit_compile=True)``).
+            Faster for small models, but XLA may fuse and reorder the arithmetic, so
+            results can differ from the other paths in the last digits (about 1e-15
+            relative per step); the first call of each chunk length pays a compilation.
         check_installed: fail here, at once, if TensorFlow is not installed (rather
             than at the first step).
     """
 
     name = "tape"
 
-    def __init__(self, compiled: bool = True, check_installed: bool = True) -> None:
+    def __init__(self, compiled: bool = True, jit_compile: bool = False, check_installed: bool = True) -> None:
         if check_installed and importlib.util.find_spec("tensorflow") is None:
             raise ImportError(INSTALL_HINT)
+        if jit_compile and not compiled:
+            raise ValueError("jit_compile=True needs compiled=True: XLA compiles tf.function code.")
         self.compiled = compiled
+        self.jit_compile = jit_compile
         self.trace_count = 0  # how often tf.function traced a step; tests watch this
         self._cache_key = None
         self._function = None
+        self._step_key, self._step = None, None
 
     def value_and_grad(self, model, loss, params, x, y):
         tf = import_tensorflow()
@@ -91,12 +100,21 @@ class TapeGradients:
 
         Passing parameters into a ``tf.function`` and gradients out of it costs more
         than the step itself for small data, so the forward pass, loss, gradient and the
-        optimizer's own ``update`` all run inside TensorFlow, on variables. See
-        :func:`minigd.gradients.train_step_for` for the step function's form.
+        optimizer's own ``update`` all run inside TensorFlow, on variables; the step
+        also offers ``run_steps``, several steps in one call (see
+        :func:`minigd.gradients.train_steps_for`). The traced step is kept for the next
+        fit of the same model, loss and optimizer (a notebook cell run again), as long
+        as the shapes and the optimizer's settings are the same.
         """
         if not self.compiled:
             return None
-        return _CompiledStep(self, import_tensorflow(), model, loss, optimizer, x_shape, y_shape)
+        config = {name: value for name, value in optimizer.get_config().items() if name != "learning_rate"}
+        key = (id(model), id(loss), id(optimizer), repr(config), x_shape[1:], y_shape[1:],
+               tuple((name, value.shape) for name, value in model.params.items()))
+        if self._step_key != key:
+            self._step = _CompiledStep(self, import_tensorflow(), model, loss, optimizer, x_shape, y_shape)
+            self._step_key = key
+        return self._step
 
     def _function_for(self, tf, model, loss, params, x_shape, y_shape):
         """The tape function for this model, loss and shapes; traced at most once for them."""
@@ -123,11 +141,18 @@ class TapeGradients:
         return self._function
 
     def __repr__(self) -> str:
-        return f"TapeGradients(compiled={self.compiled})"
+        extra = ", jit_compile=True" if self.jit_compile else ""
+        return f"TapeGradients(compiled={self.compiled}{extra})"
 
 
 class _CompiledStep:
     """Forward, loss, gradient and the optimizer's update in one ``tf.function``, on variables.
+
+    The function is a loop over a tensor of learning rates, one step each, inside
+    TensorFlow: a call with one rate is one step; a call with many is a *chunk*, which
+    checks each step as the divergence guard does (loss not above the guard's bar, new
+    parameters finite) and stops before the first that fails. One traced function
+    serves both, so a chunk does exactly the arithmetic of the steps one by one.
 
     The variables mirror the parameters and the optimizer state the step was last
     given. The step computes the new values and returns them as numpy arrays; it puts
@@ -142,40 +167,91 @@ class _CompiledStep:
         self.params = {name: tf.Variable(value, dtype=tf.float64) for name, value in model.params.items()}
         self.state = tf.nest.map_structure(lambda value: tf.Variable(value, dtype=tf.float64),
                                            optimizer.init(model.params))
-        self.learning_rate = tf.Variable(0.0, dtype=tf.float64)
-        self.synced = (None, None, None)  # the (params, state, learning rate) the variables hold
+        self.synced = (None, None)  # the (params, state) the variables hold
         self.data = (None, None, None)  # (x array, y array, their tensors): reused while the same
+        self._keep_alive = (model, loss, optimizer)  # the provider's cache key holds their ids
 
-        def step(x, y):
+        def steps(x, y, learning_rates, limit, guarded):
             provider.trace_count += 1  # Python code runs only while tracing
-            with tf.GradientTape() as tape:
-                value = _forward_on_tensors(model, loss, self.params, x, y)
-            grads = tape.gradient(value, self.params)
-            _check_connected(model, grads)
-            new_params, new_state = optimizer.update(grads, self.state, self.params, self.learning_rate)
-            for name, variable in self.params.items():
-                variable.assign(new_params[name])
-            tf.nest.map_structure(lambda variable, new: variable.assign(new), self.state, new_state)
-            # returned rather than read back: reading a variable costs a call of its own
-            return value, new_params, new_state
+            count = tf.shape(learning_rates)[0]
 
-        self.step = tf.function(step, autograph=False).get_concrete_function(
-            *_data_signature(tf, x_shape, y_shape))
+            def body(index, accepted, losses, params, state, _, __):
+                # on tensors carried by the loop, not on the variables: no reads or writes
+                # per step, and the last accepted values are still at hand after a refusal
+                with tf.GradientTape() as tape:
+                    tape.watch(params)
+                    value = _forward_on_tensors(model, loss, params, x, y)
+                grads = tape.gradient(value, params)
+                _check_connected(model, grads)
+                new_params, new_state = optimizer.update(grads, state, params, learning_rates[index])
+                new_params = {name: new_params[name] for name in params}  # the loop's own order
+                # The divergence guard's rule (minigd.divergence.DivergenceGuard): loss not
+                # above its bar (False for NaN), new parameters finite. One sum stands for
+                # all the parameters: NaN and infinity survive it; an overflow of finite ones
+                # only stops the loop early, and the guard itself then decides, in Python.
+                total = tf.add_n([tf.reduce_sum(new) for new in new_params.values()])
+                accepted = tf.logical_or(tf.logical_and(value <= limit, tf.math.is_finite(total)),
+                                         tf.logical_not(guarded))
+                return index + 1, accepted, losses.write(index, value), new_params, new_state, params, state
+
+            params = {name: tf.convert_to_tensor(variable) for name, variable in self.params.items()}
+            state = tf.nest.map_structure(tf.convert_to_tensor, self.state)
+            losses = tf.TensorArray(tf.float64, size=count, element_shape=())
+            tried, accepted, losses, params, state, last_params, last_state = tf.while_loop(
+                lambda index, accepted, *_: tf.logical_and(index < count, accepted), body,
+                (tf.constant(0), tf.constant(True), losses, params, state, params, state))
+            # a refused step leaves the values of the step before it
+            params, state = tf.cond(accepted, lambda: (params, state), lambda: (last_params, last_state))
+            for name, variable in self.params.items():
+                variable.assign(params[name])
+            tf.nest.map_structure(lambda variable, value: variable.assign(value), self.state, state)
+            return losses.stack()[:tried], accepted, params, state
+
+        signature = (*_data_signature(tf, x_shape, y_shape), tf.TensorSpec((None,), tf.float64),
+                     tf.TensorSpec((), tf.float64), tf.TensorSpec((), tf.bool))
+        self.steps = tf.function(steps, autograph=False, jit_compile=provider.jit_compile
+                                 ).get_concrete_function(*signature)
+        self.inf, self.true, self.false = (tf.constant(np.inf, tf.float64), tf.constant(True),
+                                           tf.constant(False))
 
     def __call__(self, params, state, x, y, learning_rate):
-        synced_params, synced_state, synced_rate = self.synced
+        """One step, unguarded: the trainer's guard decides on the values it returns."""
+        losses, _, new_params, new_state = self._run(params, state, x, y, [learning_rate], self.inf, self.false)
+        return losses[0], new_params, new_state
+
+    def run_steps(self, params, state, x, y, learning_rates, guard):
+        """Several steps in one call, checked in TensorFlow; see :func:`minigd.gradients.train_steps_for`."""
+        from .gradients import run_steps
+
+        if guard.limit is None or len(learning_rates) == 1:  # the run's first step sets the guard's bar
+            losses, params, state, refused = run_steps(self, params, state, x, y, learning_rates[:1], guard)
+            if refused is not None or len(learning_rates) == 1:
+                return losses, params, state, refused
+            learning_rates = learning_rates[1:]
+        else:
+            losses = []
+        tried, accepted, params, state = self._run(params, state, x, y, learning_rates,
+                                                   self.tf.constant(guard.limit, self.tf.float64), self.true)
+        if accepted:
+            return losses + tried, params, state, None
+        # The guard itself decides on the step the loop stopped at: recomputed, one by one.
+        more, params, state, refused = run_steps(self, params, state, x, y, learning_rates[len(tried) - 1:], guard)
+        return losses + tried[:-1] + more, params, state, refused
+
+    def _run(self, params, state, x, y, learning_rates, limit, guarded):
+        tf = self.tf
+        synced_params, synced_state = self.synced
         if synced_params is None or any(params[name] is not synced_params[name] for name in self.params):
             for name, variable in self.params.items():
                 variable.assign(params[name])
         if state is not synced_state:
-            self.tf.nest.map_structure(lambda variable, value: variable.assign(value), self.state, state)
-        if learning_rate != synced_rate:  # e.g. a schedule, or a callback that changed it
-            self.learning_rate.assign(learning_rate)
-        value, new_params, new_state = self.step(*self._tensors(x, y))
+            tf.nest.map_structure(lambda variable, value: variable.assign(value), self.state, state)
+        losses, accepted, new_params, new_state = self.steps(
+            *self._tensors(x, y), tf.constant(learning_rates, tf.float64), limit, guarded)
         new_params = {name: tensor.numpy() for name, tensor in new_params.items()}
-        new_state = self.tf.nest.map_structure(lambda tensor: tensor.numpy(), new_state)
-        self.synced = (new_params, new_state, learning_rate)
-        return float(value), new_params, new_state
+        new_state = tf.nest.map_structure(lambda tensor: tensor.numpy(), new_state)
+        self.synced = (new_params, new_state)
+        return losses.numpy().tolist(), bool(accepted), new_params, new_state
 
     def _tensors(self, x, y):
         if self.data[0] is not x or self.data[1] is not y:  # full batch: converted only once

@@ -160,20 +160,23 @@ class Trainer:
     def _train_steps(self, x_batch: np.ndarray, y_batch: np.ndarray, count: int) -> Logs:
         """``count`` steps on one batch, as the seed writes them: loss and gradient, update,
         (guard), commit, log. Usually one; see ``_next_batch`` for when it is more."""
-        run, model = self._run, self.model
-        if run.batch_start == 0:
-            self._callbacks.on_epoch_begin(run.epoch, {})
         logs: Logs = {"batch_size": len(y_batch)}
-        self._callbacks.on_step_begin(run.step, logs)
+        self._begin_step(logs)
         rates = self._learning_rates(count)
         losses, new_params, new_state, refused = self._steps(
-            model.params, self.optimizer_state, x_batch, y_batch, rates, self._guard)
+            self.model.params, self.optimizer_state, x_batch, y_batch, rates, self._guard)
         if losses:  # every step of the chunk is put in place, or none of them
             logs = self._commit(self._put_in_place, new_params, new_state, losses, rates, logs)
         if refused is not None:  # the guard refused the step after the last one committed
             logs = {**logs, "loss": refused, "learning_rate": rates[len(losses)]}
             self._diverged(refused, rates[len(losses)])  # raises, or stops the run
         return logs
+
+    def _begin_step(self, logs: Logs) -> None:
+        run = self._run
+        if run.batch_start == 0:
+            self._callbacks.on_epoch_begin(run.epoch, {})
+        self._callbacks.on_step_begin(run.step, logs)
 
     def _learning_rates(self, count: int) -> list[float]:
         """The rate of each of the next ``count`` steps (a schedule's, or the number)."""
@@ -194,12 +197,12 @@ class Trainer:
         self.optimizer_state = new_state
         run, callbacks, n = self._run, self._callbacks, len(self.train_data[1])
         batch_size, examples = self._plan.batch_size, logs["batch_size"]
+        begins = callbacks.overrides("on_epoch_begin") or callbacks.overrides("on_step_begin")
         for index, (loss, rate) in enumerate(zip(losses, rates)):
-            if index:  # a later step of the chunk
-                if run.batch_start == 0:
-                    callbacks.on_epoch_begin(run.epoch, {})
+            if index:  # a later step of the chunk: its own logs; its begin hooks, if any
                 logs = {"batch_size": examples}
-                callbacks.on_step_begin(run.step, logs)
+                if begins:
+                    self._begin_step(logs)
             logs["loss"], logs["learning_rate"] = loss, rate
             run.advance(batch_size, examples, loss)
             callbacks.on_step_end(run.step - 1, logs)
@@ -250,8 +253,10 @@ class Trainer:
         """
         run = self._run
         # the rate of the epoch's last step (computed again if the run resumed right after it)
-        last_rate = step_logs.get("learning_rate") or self.optimizer.learning_rate_at(
-            self.optimizer_state["iterations"] - 1)
+        if "learning_rate" in step_logs:
+            last_rate = step_logs["learning_rate"]
+        else:
+            last_rate = self.optimizer.learning_rate_at(self.optimizer_state["iterations"] - 1)
         logs = {"loss": run.epoch_loss(), "learning_rate": last_rate}
         if self.metrics:
             logs.update(self._evaluate(*self.train_data))

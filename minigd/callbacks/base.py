@@ -138,6 +138,10 @@ class CallbackList:
         # asked before every chunk: only the callbacks that need some steps live
         self._planners = [planner for planner in map(_planner, self.callbacks) if planner is not None]
 
+    def overrides(self, hook: str) -> bool:
+        """Whether some callback overrides ``hook`` (else calling it does nothing)."""
+        return bool(self._methods[hook])
+
     def next_step_needed(self, step: int) -> int | None:
         """The first step, from ``step`` on, that some callback must see live (None: none).
 
