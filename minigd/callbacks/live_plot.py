@@ -99,29 +99,36 @@ class LivePlot(Callback):
         self._notebook = in_notebook()
         self.active = self._notebook or self.filename is not None
         self.redraws, self._figure, self._handle = 0, None, None
-        self._started = time.monotonic()
-        self._next_step, self._next_time = 0, self._started + self.interval
+        self._next_time = time.monotonic() + self.interval  # no redraw before this time...
+        self._earliest = 0  # ...nor before this step (``every`` steps after the last one)
+        self._next_step = 0  # the step at which to look at the clock next
+        self._checked: tuple[int, float] | None = None  # (step, time) it last looked
 
     def next_step_needed(self, step: int) -> int | None:
-        """The first step at which a redraw may be due; the trainer may run the steps
-        before it in one chunk (see ``Callback.next_step_needed``).
-
-        LivePlot looks at the clock only there, so it guesses the step at which the
-        next redraw is due from the run's speed so far. Outside a notebook and without
-        a file it draws nothing, so it needs no step.
-        """
-        if not self.active:
-            return None
-        now = time.monotonic()
-        steps_per_second = step / max(now - self._started, 1e-9)
-        steps_to_wait = int(steps_per_second * max(self._next_time - now, 0.0))
-        return max(step + steps_to_wait, self._next_step)
+        """The step at which LivePlot next looks at the clock; the trainer may run the
+        steps before it in one chunk (see ``Callback.next_step_needed``). None outside
+        a notebook without a file: nothing is drawn, so no step is needed."""
+        return max(step, self._next_step) if self.active else None
 
     def on_step_end(self, step, logs):
-        # three comparisons a step; everything else only when a redraw is due
-        if self.active and step >= self._next_step and time.monotonic() >= self._next_time:
-            self._redraw()
-            self._next_step = step + self.every
+        # one comparison on most steps: the clock is read only at the step guessed below
+        if self.active and step >= self._next_step:
+            now = time.monotonic()
+            if now >= self._next_time and step >= self._earliest:
+                self._redraw()
+                self._earliest, now = step + self.every, time.monotonic()
+            self._next_step = self._step_due(step, now)
+
+    def _step_due(self, step: int, now: float) -> int:
+        """A guess at the step at which the next redraw is due, from the speed since the
+        clock was last read; the first time, the next step."""
+        guess = step + 1
+        if self._checked is not None:
+            last_step, last_time = self._checked
+            steps_per_second = (step - last_step) / max(now - last_time, 1e-9)
+            guess += int(steps_per_second * max(self._next_time - now, 0.0))
+        self._checked = (step, now)
+        return max(guess, self._earliest)
 
     def on_train_end(self, logs):
         if self.active and self.trainer.history is not None and self.trainer.history.steps:
