@@ -15,22 +15,23 @@ is the loss and its gradient with respect to every parameter? Anything with a
 
 from __future__ import annotations
 
-import html
 import importlib.util
 import itertools
 from functools import partial
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
-from numpy.typing import ArrayLike
 
 from ._validation import check_real, check_xy
 from .formatting import format_value
 from .losses import Loss
 from .models import Model, Params
 from .tape import TapeGradients
+
+if TYPE_CHECKING:  # numpy.typing costs milliseconds at import; the hints need it only here
+    from numpy.typing import ArrayLike
 
 
 @runtime_checkable
@@ -301,6 +302,8 @@ class GradientCheck:
         return "\n".join(lines + self._notes())
 
     def _repr_html_(self) -> str:
+        import html  # only notebooks need it; not imported with minigd
+
         header, *body = self._rows()
         cells = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
                         for row in body)

@@ -12,12 +12,10 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from numpy.typing import ArrayLike
 
-from . import checkpoints
 from ._validation import check_model_contract, check_validation_data, check_xy
 from .callbacks import Callback, CallbackList, History
 from .divergence import DivergenceError, DivergenceGuard, data_scale_advice, largest_curvature, \
@@ -28,6 +26,9 @@ from .losses import Loss
 from .models import Model
 from .optimizers import Optimizer
 from .run_state import RunPlan, RunState, plan_run
+
+if TYPE_CHECKING:  # numpy.typing costs milliseconds at import; the hints need it only here
+    from numpy.typing import ArrayLike
 
 Logs = dict[str, float]
 
@@ -294,6 +295,8 @@ class Trainer:
         self.stop_training, self.stop_reason, self.divergence = False, None, None
         self._run, self._guard, self._interrupts = RunState(seed), DivergenceGuard(), InterruptGuard()
         self._start_params = model.get_weights()  # for the curvature, if the run diverges
+        from . import checkpoints  # json, hashlib and zipfile: imported at the first fit, not with minigd
+
         self._fingerprint = checkpoints.RunFingerprint(model, self.loss, self.optimizer, self._plan, x, y)
         self._in_hook, self._requested_checkpoints = False, []
         self._order, self._order_epoch = None, None
@@ -341,6 +344,8 @@ class Trainer:
         if self._in_hook:
             self._requested_checkpoints.append(path)
             return
+        from . import checkpoints
+
         checkpoints.write_checkpoint(path, {
             "params": self.model.params, "optimizer_state": self.optimizer_state,
             "learning_rate": self.optimizer.learning_rate, "run": self._run.get_state(),
@@ -354,6 +359,8 @@ class Trainer:
 
     def _resume(self, path) -> None:
         """Put the model, optimizer, counters and callbacks where the checkpoint left them."""
+        from . import checkpoints
+
         content = checkpoints.read_checkpoint(path)
         self._fingerprint.check(content["fingerprint"], path)
         self.model.set_weights(content["params"])
