@@ -84,7 +84,8 @@ def test_live_plot_redraws_one_picture_in_place(lesson):
     assert mime_types(cell).count("image/svg+xml") == 1  # one picture kept...
     assert "image/png" not in mime_types(cell)  # ...drawn by hand, not by matplotlib...
     assert updates.get(index, 0) >= 2  # ...updated in place, more than once
-    (svg,) = [output.data["image/svg+xml"] for output in cell.outputs if "image/svg+xml" in output.get("data", {})]
+    (svg,) = [output.data["image/svg+xml"] for output in cell.outputs
+              if "image/svg+xml" in output.get("data", {})]
     assert ElementTree.fromstring(svg).tag == "{http://www.w3.org/2000/svg}svg"  # the last one, whole
     printed = "".join(output.get("text", "") for output in cell.outputs)
     assert f"redraws: {updates[index] + 1}" in printed

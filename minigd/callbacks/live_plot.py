@@ -1,7 +1,7 @@
 """LivePlot: the loss curve redrawn in place while a run trains, like d2l's ProgressBoard.
 
 In a notebook the picture is an SVG written by hand, a few kilobytes of text that take
-about a millisecond to build and send, so watching a run costs it almost nothing.
+a millisecond or two to build and send, so watching a run costs it almost nothing.
 matplotlib (tens to hundreds of milliseconds a picture) is used only to rewrite a PNG
 file outside a notebook.
 """
@@ -167,7 +167,7 @@ class LivePlot(Callback):
             for metric in metrics]
 
     def svg(self) -> str:
-        """The picture a notebook shows, as SVG text (see :func:`svg_picture`)."""
+        """The picture a notebook shows, as SVG text (see ``svg_picture``)."""
         return svg_picture(self.panels())
 
     def _show_svg(self) -> None:
