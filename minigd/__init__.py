@@ -8,7 +8,7 @@
 TensorFlow (the "tape" provider) and matplotlib (plotting) are imported only when used.
 """
 
-from . import activations, ops, schedules
+from . import activations, callbacks, ops, schedules
 from .callbacks import (
     Callback,
     EarlyStopping,
@@ -45,7 +45,7 @@ from .losses import (
 )
 from .metrics import Metric, get_metric
 from .models import Linear, Model
-from .optimizers import SGD, Optimizer, sgd_update
+from .optimizers import SGD, Adagrad, Adam, Optimizer, RMSprop, sgd_update
 from .trainer import Trainer
 
 __version__ = "0.1.0"
@@ -97,4 +97,21 @@ __all__ = [
     "ReduceLROnPlateau",
     "LearningRateScheduler",
     "sgd_update",
+    "Adagrad",
+    "RMSprop",
+    "Adam",
+    "LivePlot",
+    "CSVLogger",
+    "TensorBoard",
 ]
+
+
+def __getattr__(name: str):
+    """The callbacks that ``minigd.callbacks`` imports at first use (see its ``LAZY``)."""
+    if name in callbacks.LAZY:
+        return getattr(callbacks, name)
+    raise AttributeError(f"module 'minigd' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *callbacks.LAZY})
