@@ -31,7 +31,7 @@ def format_value(value, digits: int | None = None) -> str:
         >>> format_value(np.array(-70.48834534534534), digits=4)
         '-70.49'
         >>> format_value(np.arange(100.0).reshape(50, 2))
-        'array(shape=(50, 2), norm=572.9, first=[0, 1, 2, ...])'
+        'array(shape=(50, 2), norm=573, first=[0, 1, 2, ...])'
     """
     array = np.asarray(value, dtype=np.float64)
     if array.ndim == 0:
