@@ -1,14 +1,17 @@
 """Benchmark: minigd against the code a student would write by hand, and against TF/Keras.
 
-    python benchmarks/run.py              # everything, about two minutes on 2 cores
+    python benchmarks/run.py              # everything, a few minutes on 2 cores
     python benchmarks/run.py --quick      # fewer repetitions, no Keras, no 1e7 row
 
 Every contender does the reference job (1000 points, w = b = 0, learning rate 0.01, 1000
 full-batch steps, a log line every 50 steps written to a discarded stream) and returns its
 final (w, b), which are checked against each other before any time is reported.
 Contenders run in a rotating order within each repetition, and each repetition's times
-are divided by the hand-written numpy loop's time *of the same repetition*: the table
-shows medians of those ratios, which a noisy shared machine disturbs far less than times.
+are divided by one baseline's time *of the same repetition*: the tables show medians of
+those ratios, which a noisy shared machine disturbs far less than times. Every contender
+runs once, untimed, before the first repetition, so that TensorFlow code is traced
+beforehand on both sides (minigd's tape by a fit of the same trainer and model, as a
+notebook cell run again); the cost of tracing is reported on its own.
 """
 
 from __future__ import annotations
@@ -38,12 +41,21 @@ LOG_EVERY = 50
 
 # -- contenders: each takes (x, y, steps) and returns the final (w, b) ------------------
 
-def minigd_run(gradients):
+def minigd_run(gradients, every=LOG_EVERY):
+    """A Trainer with a StepLogger; the same trainer and model for every call after the first
+    (weights and optimizer state reset), so that a compiled tape is traced once."""
+    kept = {}
+
     def run(x, y, steps):
-        model = mg.Linear()
-        logger = mg.StepLogger(every=LOG_EVERY, stream=io.StringIO())
-        mg.Trainer(mg.MSE(), mg.SGD(LEARNING_RATE), gradients=gradients,
-                   callbacks=[logger]).fit(model, x, y, steps=steps)
+        if kept.get("data") is not x:
+            callbacks = [mg.StepLogger(every=every, stream=io.StringIO())] if every else []
+            kept.update(data=x, model=mg.Linear(), trainer=mg.Trainer(
+                mg.MSE(), mg.SGD(LEARNING_RATE), gradients=gradients() if callable(gradients) else gradients,
+                callbacks=callbacks))
+        model, trainer = kept["model"], kept["trainer"]
+        model.set_weights({"w": 0.0, "b": 0.0})
+        trainer.optimizer_state = None
+        trainer.fit(model, x, y, steps=steps)
         return float(model.params["w"]), float(model.params["b"])
     return run
 
@@ -73,15 +85,42 @@ def hand_numpy(x, y, steps):
     return w, b
 
 
-def raw_tf_function(x, y, steps):
+def hand_dot(x, y, steps):
+    """The same loop as a numerical programmer writes it: dot products, no np.mean."""
+    out = io.StringIO()
+    w = b = 0.0
+    scale = 2.0 / len(x)
+    for step in range(steps):
+        err = w * x + b - y
+        w -= LEARNING_RATE * scale * err.dot(x)
+        b -= LEARNING_RATE * scale * err.sum()
+        if step % LOG_EVERY == 0:
+            err = w * x + b - y
+            out.write(f"iteration:{step}, loss:{err.dot(err) / len(x)}, w:{w}, b:{b}\n")
+    return w, b
+
+
+def bare_fused_step(x, y, steps):
+    """minigd's own fused step and SGD rule, called directly: the Trainer's floor."""
+    model, loss, optimizer = mg.Linear(), mg.MSE(), mg.SGD(LEARNING_RATE)
+    params, state, out = model.params, optimizer.init(model.params), io.StringIO()
+    for step in range(steps):
+        _, grads = model.fused_value_and_grad(loss, params, x, y)
+        params, state = optimizer.update(grads, state, params, LEARNING_RATE)
+        if step % LOG_EVERY == 0:
+            out.write(f"iteration:{step}, loss:{loss(y, model.forward(params, x))}, {mg.format_params(params)}\n")
+    return float(params["w"]), float(params["b"])
+
+
+def raw_tf_function():
     """The TensorFlow idiom: variables, a tf.function step with a GradientTape, float64."""
     tf = import_tensorflow()
     w = tf.Variable(0.0, dtype=tf.float64)
     b = tf.Variable(0.0, dtype=tf.float64)
-    xt, yt = tf.constant(x), tf.constant(y)
+    data = {}
 
     @tf.function
-    def step():
+    def step(xt, yt):
         with tf.GradientTape() as tape:
             loss = tf.reduce_mean((w * xt + b - yt) ** 2)
         grad_w, grad_b = tape.gradient(loss, [w, b])
@@ -89,12 +128,55 @@ def raw_tf_function(x, y, steps):
         b.assign_sub(LEARNING_RATE * grad_b)
         return loss
 
-    out = io.StringIO()
-    for index in range(steps):
-        loss = step()
-        if index % LOG_EVERY == 0:
-            out.write(f"iteration:{index}, loss:{float(loss)}, w:{float(w.numpy())}, b:{float(b.numpy())}\n")
-    return float(w.numpy()), float(b.numpy())
+    def run(x, y, steps):
+        if data.get("x") is not x:
+            data.update(x=x, tensors=(tf.constant(x), tf.constant(y)))
+        w.assign(0.0)
+        b.assign(0.0)
+        out = io.StringIO()
+        for index in range(steps):
+            loss = step(*data["tensors"])
+            if index % LOG_EVERY == 0:
+                out.write(f"iteration:{index}, loss:{float(loss)}, w:{float(w.numpy())}, b:{float(b.numpy())}\n")
+        return float(w.numpy()), float(b.numpy())
+    return run
+
+
+def tf_whole_loop(jit_compile=False):
+    """All the steps in one tf.function (an in-graph loop), the fastest TensorFlow can go.
+
+    It records each step's loss and parameters, and the log lines are written from them
+    afterwards: step k's line shows the loss of step k + 1 (the loss after step k).
+    """
+    tf = import_tensorflow()
+    data = {}
+
+    @tf.function(jit_compile=jit_compile)
+    def train(xt, yt, steps):
+        def body(index, w, b, losses, ws, bs):
+            with tf.GradientTape() as tape:
+                tape.watch([w, b])
+                loss = tf.reduce_mean((w * xt + b - yt) ** 2)
+            grad_w, grad_b = tape.gradient(loss, [w, b])
+            w, b = w - LEARNING_RATE * grad_w, b - LEARNING_RATE * grad_b
+            return index + 1, w, b, losses.write(index, loss), ws.write(index, w), bs.write(index, b)
+
+        arrays = [tf.TensorArray(tf.float64, size=steps, element_shape=()) for _ in range(3)]
+        zero = tf.constant(0.0, tf.float64)
+        _, w, b, losses, ws, bs = tf.while_loop(lambda index, *_: index < steps, body,
+                                                (tf.constant(0), zero, zero, *arrays))
+        return w, b, losses.stack(), ws.stack(), bs.stack()
+
+    def run(x, y, steps):
+        if data.get("x") is not x:
+            data.update(x=x, tensors=(tf.constant(x), tf.constant(y)))
+        w, b, losses, ws, bs = (tensor.numpy() for tensor in train(*data["tensors"], tf.constant(steps)))
+        out = io.StringIO()
+        for index in range(0, steps, LOG_EVERY):
+            loss = losses[index + 1] if index + 1 < steps else np.mean((w * x + b - y) ** 2)
+            out.write(f"iteration:{index}, loss:{loss}, w:{ws[index]}, b:{bs[index]}\n")
+        return float(w), float(b)
+    return run
 
 
 def keras_fit(x, y, steps):
@@ -108,16 +190,31 @@ def keras_fit(x, y, steps):
     return float(kernel[0, 0]), float(bias[0])
 
 
-CONTENDERS = {
-    "1. minigd, analytic, StepLogger": minigd_run("analytic"),
-    "2. minigd, tape, compiled": minigd_run("tape"),
-    "3. minigd, tape, eager": minigd_run(mg.TapeGradients(compiled=False)),
-    "4. seed loop over points": seed_loop,
-    "5. hand-vectorised numpy": hand_numpy,
-    "6. raw tf.function + GradientTape": raw_tf_function,
-    "7. Keras Dense(1).fit": keras_fit,
-}
-BASELINE = "5. hand-vectorised numpy"
+ANALYTIC, TAPE, XLA = "1. minigd, analytic", "2. minigd, tape (chunks)", "3. minigd, tape (chunks), XLA"
+HAND, DOT, BARE = "6. hand-vectorised numpy", "7. hand numpy, dot products", "8. minigd's bare fused step"
+RAW, WHOLE, WHOLE_XLA = ("9. raw tf.function per step", "10. tf.function, whole loop",
+                         "11. tf.function, whole loop, XLA")
+KERAS = "12. Keras Dense(1).fit"
+
+
+def contenders(quick=False):
+    table = {
+        ANALYTIC: minigd_run("analytic"),
+        TAPE: minigd_run("tape"),
+        XLA: minigd_run(lambda: mg.TapeGradients(jit_compile=True)),
+        "4. minigd, tape, eager": minigd_run(lambda: mg.TapeGradients(compiled=False)),
+        "5. seed loop over points": seed_loop,
+        HAND: hand_numpy,
+        DOT: hand_dot,
+        BARE: bare_fused_step,
+        RAW: raw_tf_function(),
+        WHOLE: tf_whole_loop(),
+        WHOLE_XLA: tf_whole_loop(jit_compile=True),
+        KERAS: keras_fit,
+    }
+    if quick:
+        del table[KERAS]
+    return table
 
 
 def timed(function, *args, **kwargs):
@@ -126,83 +223,214 @@ def timed(function, *args, **kwargs):
     return time.perf_counter() - start, result
 
 
-def compare(contenders, x, y, steps, repetitions, baseline=BASELINE, once=()):
-    """Median time and median ratio to ``baseline`` for each contender, plus a results check."""
+def compare(contenders, x, y, steps, repetitions, baseline=HAND, once=(), tolerance=1e-8):
+    """Each contender's times, one per repetition, in a rotating order; results checked.
+
+    Returns a ``Comparison``: ``rows()`` gives (median time, median ratio to ``baseline``,
+    runs) per contender, ``ratio(a, b)`` the median over repetitions of a's time / b's.
+    """
     times = {name: [] for name in contenders}
-    ratios = {name: [] for name in contenders}
     results = {}
     names = list(contenders)
+    for name in names:  # untimed: traces TensorFlow functions, warms caches
+        if name not in once:
+            contenders[name](x, y, steps)
     for repetition in range(repetitions):
         order = names[repetition % len(names):] + names[:repetition % len(names)]
-        this_round = {}
         for name in order:
             if name in once and times[name]:
+                times[name].append(None)
                 continue
-            this_round[name], results[name] = timed(contenders[name], x, y, steps)
-            times[name].append(this_round[name])
-        for name, seconds in this_round.items():
-            ratios[name].append(seconds / this_round[baseline])
-    reference = np.array(results[baseline])
+            seconds, results[name] = timed(contenders[name], x, y, steps)
+            times[name].append(seconds)
+    reference = np.array(results[baseline], dtype=float).ravel()
     for name, result in results.items():
-        tolerance = 1e-3 if "Keras" in name else 1e-8  # Keras trains in float32
-        if not np.allclose(result, reference, rtol=tolerance, atol=tolerance):
-            raise SystemExit(f"{name} ended at {result}, the baseline at {tuple(reference)}")
-    return {name: (statistics.median(times[name]), statistics.median(ratios[name]), len(times[name]))
-            for name in contenders}
+        allowed = 1e-3 if "Keras" in name else tolerance  # Keras trains in float32
+        result = np.array(result, dtype=float).ravel()
+        if not np.allclose(result, reference, rtol=allowed, atol=allowed):
+            raise SystemExit(f"{name} ended at {result}, the baseline at {reference}")
+    return Comparison(times, baseline)
 
 
-def print_table(title, rows, baseline_name="hand numpy"):
+class Comparison:
+    def __init__(self, times, baseline):
+        self.times, self.baseline = times, baseline
+
+    def ratio(self, name, other):
+        """Median of the per-repetition ratios name / other (None where one did not run)."""
+        pairs = [a / b for a, b in zip(self.times[name], self.times[other]) if a is not None and b is not None]
+        if not pairs:  # run once (Keras): against the median of the other
+            pairs = [self.times[name][0] / statistics.median(t for t in self.times[other] if t is not None)]
+        return statistics.median(pairs)
+
+    def rows(self):
+        return {name: (statistics.median(t for t in times if t is not None), self.ratio(name, self.baseline),
+                       sum(t is not None for t in times))
+                for name, times in self.times.items()}
+
+
+def print_table(title, comparison, baseline_name):
     print(f"\n### {title}\n")
     print(f"| contender | median time (s) | median ratio to {baseline_name} | runs |")
     print("| --- | ---: | ---: | ---: |")
-    for name, (seconds, ratio, runs) in rows.items():
+    for name, (seconds, ratio, runs) in comparison.rows().items():
         print(f"| {name} | {seconds:.4f} | {ratio:.2f}x | {runs} |")
 
 
-def subprocess_seconds(code_or_args, repetitions=5):
+def print_goals(goals):
+    print("\n| goal | measured (median of per-repetition ratios) | met |")
+    print("| --- | ---: | :---: |")
+    for text, value, limit in goals:
+        print(f"| {text} <= {limit}x | {value:.2f}x | {'yes' if value <= limit else 'no'} |")
+
+
+def tracing_row():
+    """What the first fit of a tape trainer costs more than a later one: tracing."""
+    x, y = mg.make_linear_data(n=1000, seed=0)
+    first, later = [], []
+    for _ in range(3):
+        run = minigd_run("tape")
+        first.append(timed(run, x, y, 1000)[0])
+        later.append(timed(run, x, y, 1000)[0])
+    print(f"\nTracing: a tape trainer's first fit of the reference job took {statistics.median(first):.3f} s, "
+          f"a later fit {statistics.median(later):.3f} s (medians of 3).")
+
+
+# -- the MLP: 1-32-1 tanh, 1000 full-batch steps ---------------------------------------------
+
+MLP_RATE = 0.1
+
+
+def mlp_model():
+    return mg.Sequential([mg.Dense(32, "tanh"), mg.Dense(1)])  # seed=0: the same start each time
+
+
+def mlp_minigd(gradients):
+    kept = {}
+
+    def run(x, y, steps):
+        if kept.get("data") is not x:
+            model = mlp_model()
+            model.build(x.shape)
+            kept.update(data=x, model=model, start=model.get_weights(), trainer=mg.Trainer(
+                mg.MSE(), mg.SGD(MLP_RATE), gradients=gradients() if callable(gradients) else gradients))
+        model, trainer = kept["model"], kept["trainer"]
+        model.set_weights(kept["start"])
+        trainer.optimizer_state = None
+        trainer.fit(model, x, y, steps=steps)
+        return np.concatenate([value.ravel() for value in model.params.values()])
+    return run
+
+
+def mlp_tf_whole_loop(jit_compile=False):
+    """The same network in plain TensorFlow, all steps in one tf.function."""
+    tf = import_tensorflow()
+    data = {}
+
+    @tf.function(jit_compile=jit_compile)
+    def train(xt, yt, params, steps):
+        def body(index, params):
+            with tf.GradientTape() as tape:
+                tape.watch(params)
+                k1, b1, k2, b2 = params
+                y_pred = tf.matmul(tf.tanh(tf.matmul(xt, k1) + b1), k2) + b2
+                loss = tf.reduce_mean((y_pred - yt) ** 2)
+            grads = tape.gradient(loss, params)
+            return index + 1, [p - MLP_RATE * g for p, g in zip(params, grads)]
+
+        return tf.while_loop(lambda index, _: index < steps, body, (tf.constant(0), params))[1]
+
+    def run(x, y, steps):
+        if data.get("x") is not x:
+            model = mlp_model()
+            model.build(x.shape)
+            data.update(x=x, tensors=(tf.constant(x[:, None]), tf.constant(y[:, None])),
+                        start=[tf.constant(value) for value in model.params.values()])
+        params = train(*data["tensors"], data["start"], tf.constant(steps))
+        return np.concatenate([param.numpy().ravel() for param in params])
+    return run
+
+
+def mlp_rows(repetitions):
+    x, y = mg.make_sine_data(n=200, seed=0)
+    table = {"minigd, tape (chunks)": mlp_minigd("tape"),
+             "minigd, tape (chunks), XLA": mlp_minigd(lambda: mg.TapeGradients(jit_compile=True)),
+             "minigd, analytic (backward by hand)": mlp_minigd("analytic"),
+             "tf.function, whole loop": mlp_tf_whole_loop(),
+             "tf.function, whole loop, XLA": mlp_tf_whole_loop(jit_compile=True)}
+    comparison = compare(table, x, y, 1000, repetitions, baseline="tf.function, whole loop", tolerance=1e-8)
+    print_table("MLP 1-32-1 tanh (200 points, SGD 0.1), 1000 full-batch steps, History only", comparison,
+                "tf.function whole loop")
+    return comparison
+
+
+# -- start-up ----------------------------------------------------------------------------------
+
+def subprocess_seconds(code_or_args, repetitions=5, env=None):
     """Median wall time of a fresh Python process (import time, CLI start to exit)."""
     samples = []
     for _ in range(repetitions):
         args = code_or_args if isinstance(code_or_args, list) else [sys.executable, "-c", code_or_args]
         start = time.perf_counter()
-        subprocess.run(args, check=True, capture_output=True, cwd=ROOT)
+        subprocess.run(args, check=True, capture_output=True, cwd=ROOT, env=env)
         samples.append(time.perf_counter() - start)
     return statistics.median(samples)
 
 
 def import_and_cli_rows(repetitions):
+    """Start-up with compiled bytecode, as after pip install (a private cache directory, so
+    that PYTHONDONTWRITEBYTECODE or a read-only tree changes nothing), in a rotating order."""
+    import tempfile
+
+    env = {**os.environ, "PYTHONPYCACHEPREFIX": tempfile.mkdtemp(prefix="minigd-pyc-")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    codes = {"python -c pass (the interpreter alone)": "pass",
+             "python -c 'import numpy'": "import numpy",
+             "python -c 'import minigd'": "import minigd"}
+    for code in codes.values():
+        subprocess_seconds(code, 1, env)  # writes the bytecode cache
+    samples = {what: [] for what in codes}
+    for repetition in range(max(repetitions, 9)):
+        for what in list(codes)[repetition % 3:] + list(codes)[:repetition % 3]:
+            samples[what].append(subprocess_seconds(codes[what], 1, env))
     print("\n### Start-up\n")
-    print("| what | median seconds |")
-    print("| --- | ---: |")
-    bare = subprocess_seconds("pass", repetitions)
-    rows = {
-        "python -c pass (the interpreter alone)": bare,
-        "python -c 'import minigd'": subprocess_seconds("import minigd", repetitions),
-        "python -c 'import tensorflow'": subprocess_seconds(
-            "import os; os.environ['TF_CPP_MIN_LOG_LEVEL']='3'; import tensorflow", 3),
-        "python -m minigd fit (reference job, start to exit)": subprocess_seconds(
-            [sys.executable, "-m", "minigd", "fit", "--quiet"], repetitions),
-    }
+    print("| what | median seconds | median over the interpreter alone |")
+    print("| --- | ---: | ---: |")
+    bare = samples["python -c pass (the interpreter alone)"]
+    for what, times in samples.items():
+        over = statistics.median(t - b for t, b in zip(times, bare))
+        print(f"| {what} | {statistics.median(times):.3f} | {over:.3f} |")
+    rows = {"python -c 'import tensorflow'": subprocess_seconds(
+                "import os; os.environ['TF_CPP_MIN_LOG_LEVEL']='3'; import tensorflow", 3, env),
+            "python -m minigd fit (reference job, start to exit)": subprocess_seconds(
+                [sys.executable, "-m", "minigd", "fit", "--quiet"], repetitions, env)}
     for what, seconds in rows.items():
-        print(f"| {what} | {seconds:.3f} |")
+        print(f"| {what} | {seconds:.3f} | |")
     heavy = subprocess.run([sys.executable, "-c", "import sys, minigd; print(sorted(m for m in "
-                            "('tensorflow', 'matplotlib', 'tqdm') if m in sys.modules))"],
-                           check=True, capture_output=True, text=True, cwd=ROOT).stdout.strip()
+                            "('tensorflow', 'matplotlib', 'tqdm', 'zipfile', 'json', 'hashlib') "
+                            "if m in sys.modules))"],
+                           check=True, capture_output=True, text=True, cwd=ROOT, env=env).stdout.strip()
     print(f"\n`import minigd` also imported: {heavy} (should be [])")
 
 
 def scaling_rows(repetitions, sizes):
     print("\n### Scaling, full batch (steps scaled down for large N)\n")
-    print("| N | steps | analytic / hand numpy | tape compiled / raw tf.function |")
-    print("| ---: | ---: | ---: | ---: |")
+    print("| N | steps | analytic / hand numpy | analytic / dot loop | analytic / bare fused step "
+          "| tape / raw tf.function | tape / whole-loop tf.function |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    results = {}
     for n in sizes:
         steps = {1_000: 1000, 10_000: 1000, 100_000: 200, 1_000_000: 50}[n]
         x, y = mg.make_linear_data(n=n, seed=1)
-        numpy_rows = compare({"analytic": CONTENDERS["1. minigd, analytic, StepLogger"],
-                              "hand": hand_numpy}, x, y, steps, repetitions, baseline="hand")
-        tf_rows = compare({"tape": CONTENDERS["2. minigd, tape, compiled"], "raw": raw_tf_function},
+        numpy_side = compare({"analytic": minigd_run("analytic"), "hand": hand_numpy, "dot": hand_dot,
+                              "bare": bare_fused_step}, x, y, steps, repetitions, baseline="hand")
+        tf_side = compare({"tape": minigd_run("tape"), "raw": raw_tf_function(), "whole": tf_whole_loop()},
                           x, y, steps, repetitions, baseline="raw")
-        print(f"| {n:.0e} | {steps} | {numpy_rows['analytic'][1]:.2f}x | {tf_rows['tape'][1]:.2f}x |")
+        row = (numpy_side.ratio("analytic", "hand"), numpy_side.ratio("analytic", "dot"),
+               numpy_side.ratio("analytic", "bare"), tf_side.ratio("tape", "raw"), tf_side.ratio("tape", "whole"))
+        results[n] = row
+        print(f"| {n:.0e} | {steps} | " + " | ".join(f"{value:.2f}x" for value in row) + " |")
+    return results
 
 
 class FreeGradients:
@@ -250,24 +478,40 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="3 repetitions, no Keras, no 1e7 row")
     parser.add_argument("--repetitions", type=int, default=None)
+    parser.add_argument("--only", choices=["reference", "mlp", "scaling", "startup", "loop"], default=None)
     args = parser.parse_args()
     repetitions = args.repetitions or (3 if args.quick else 7)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
     print(f"Python {sys.version.split()[0]}, numpy {np.__version__}, "
           f"TensorFlow {import_tensorflow().__version__}, {os.cpu_count()} CPUs")
-    x, y = mg.make_linear_data(n=1000, seed=0)
-    contenders = dict(CONTENDERS)
-    if args.quick:
-        del contenders["7. Keras Dense(1).fit"]
-    rows = compare(contenders, x, y, 1000, repetitions, once=("7. Keras Dense(1).fit",))
-    print_table("Reference job: N = 1000, 1000 full-batch steps", rows)
-    tape, raw = rows["2. minigd, tape, compiled"][0], rows["6. raw tf.function + GradientTape"][0]
-    print(f"\ntape compiled / raw tf.function (ratio of medians): {tape / raw:.2f}x")
-    import_and_cli_rows(repetitions)
-    scaling_rows(repetitions, [1_000, 10_000, 100_000, 1_000_000])
-    loop_overhead_row()
-    if not args.quick:
+    goals = []
+    if args.only in (None, "reference"):
+        x, y = mg.make_linear_data(n=1000, seed=0)
+        reference = compare(contenders(args.quick), x, y, 1000, repetitions, once=(KERAS,))
+        print_table("Reference job: N = 1000, 1000 full-batch steps", reference, "hand numpy")
+        goals += [("analytic / hand numpy (issue 10)", reference.ratio(ANALYTIC, HAND), 1.0),
+                  ("analytic / dot-product hand loop (issue 14)", reference.ratio(ANALYTIC, DOT), 1.5),
+                  ("tape / raw per-step tf.function (issue 10)", reference.ratio(TAPE, RAW), 1.3),
+                  ("tape / whole-loop tf.function (issue 14)", reference.ratio(TAPE, WHOLE), 2.0),
+                  ("tape, XLA / whole-loop tf.function, XLA", reference.ratio(XLA, WHOLE_XLA), 2.0)]
+        tracing_row()
+    if args.only in (None, "mlp"):
+        mlp = mlp_rows(repetitions)
+        goals.append(("MLP: tape / whole-loop tf.function (issue 14)",
+                      mlp.ratio("minigd, tape (chunks)", "tf.function, whole loop"), 1.3))
+    if args.only in (None, "scaling"):
+        scaling = scaling_rows(repetitions, [1_000, 10_000, 100_000, 1_000_000])
+        goals += [("N = 1e6: analytic / hand numpy (issue 10)", scaling[1_000_000][0], 0.8),
+                  ("N = 1e6: Trainer / bare fused step (issue 14)", scaling[1_000_000][2], 1.2)]
+    if goals:
+        print("\n### Goals\n")
+        print_goals(goals)
+    if args.only in (None, "startup"):
+        import_and_cli_rows(repetitions)
+    if args.only in (None, "loop"):
+        loop_overhead_row()
+    if not args.quick and args.only is None:
         big_mini_batch_row()
 
 

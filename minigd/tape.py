@@ -175,33 +175,34 @@ class _CompiledStep:
             provider.trace_count += 1  # Python code runs only while tracing
             count = tf.shape(learning_rates)[0]
 
-            def body(index, accepted, losses, params, state, _, __):
+            def body(index, accepted, losses, params, state):
                 # on tensors carried by the loop, not on the variables: no reads or writes
-                # per step, and the last accepted values are still at hand after a refusal
+                # per step; the variables take the last accepted values once, after the loop
                 with tf.GradientTape() as tape:
                     tape.watch(params)
                     value = _forward_on_tensors(model, loss, params, x, y)
                 grads = tape.gradient(value, params)
                 _check_connected(model, grads)
                 new_params, new_state = optimizer.update(grads, state, params, learning_rates[index])
-                new_params = {name: new_params[name] for name in params}  # the loop's own order
                 # The divergence guard's rule (minigd.divergence.DivergenceGuard): loss not
                 # above its bar (False for NaN), new parameters finite. One sum stands for
                 # all the parameters: NaN and infinity survive it; an overflow of finite ones
                 # only stops the loop early, and the guard itself then decides, in Python.
-                total = tf.add_n([tf.reduce_sum(new) for new in new_params.values()])
+                total = tf.add_n([tf.reduce_sum(new_params[name]) for name in params])
                 accepted = tf.logical_or(tf.logical_and(value <= limit, tf.math.is_finite(total)),
                                          tf.logical_not(guarded))
-                return index + 1, accepted, losses.write(index, value), new_params, new_state, params, state
+                # a refused step keeps the values before it (a select, cheaper in the loop
+                # than carrying both)
+                new_params = {name: tf.where(accepted, new_params[name], params[name]) for name in params}
+                new_state = tf.nest.map_structure(lambda new, old: tf.where(accepted, new, old), new_state, state)
+                return index + 1, accepted, losses.write(index, value), new_params, new_state
 
             params = {name: tf.convert_to_tensor(variable) for name, variable in self.params.items()}
             state = tf.nest.map_structure(tf.convert_to_tensor, self.state)
             losses = tf.TensorArray(tf.float64, size=count, element_shape=())
-            tried, accepted, losses, params, state, last_params, last_state = tf.while_loop(
+            tried, accepted, losses, params, state = tf.while_loop(
                 lambda index, accepted, *_: tf.logical_and(index < count, accepted), body,
-                (tf.constant(0), tf.constant(True), losses, params, state, params, state))
-            # a refused step leaves the values of the step before it
-            params, state = tf.cond(accepted, lambda: (params, state), lambda: (last_params, last_state))
+                (tf.constant(0), tf.constant(True), losses, params, state))
             for name, variable in self.params.items():
                 variable.assign(params[name])
             tf.nest.map_structure(lambda variable, value: variable.assign(value), self.state, state)
@@ -213,6 +214,7 @@ class _CompiledStep:
                                  ).get_concrete_function(*signature)
         self.inf, self.true, self.false = (tf.constant(np.inf, tf.float64), tf.constant(True),
                                            tf.constant(False))
+        self.limit = (None, None)  # the guard's bar and its tensor
 
     def __call__(self, params, state, x, y, learning_rate):
         """One step, unguarded: the trainer's guard decides on the values it returns."""
@@ -230,8 +232,9 @@ class _CompiledStep:
             learning_rates = learning_rates[1:]
         else:
             losses = []
-        tried, accepted, params, state = self._run(params, state, x, y, learning_rates,
-                                                   self.tf.constant(guard.limit, self.tf.float64), self.true)
+        if self.limit[0] != guard.limit:  # set by the run's first step: converted once
+            self.limit = (guard.limit, self.tf.constant(guard.limit, self.tf.float64))
+        tried, accepted, params, state = self._run(params, state, x, y, learning_rates, self.limit[1], self.true)
         if accepted:
             return losses + tried, params, state, None
         # The guard itself decides on the step the loop stopped at: recomputed, one by one.
