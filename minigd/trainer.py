@@ -169,7 +169,7 @@ class Trainer:
         if losses:  # every step of the chunk is put in place, or none of them
             logs = self._commit(self._put_in_place, new_params, new_state, losses, rates, logs)
         if refused is not None:  # the guard refused the step after the last one committed
-            logs = {**logs, "loss": refused, "learning_rate": rates[len(losses)]}
+            logs = {"batch_size": len(y_batch), "loss": refused, "learning_rate": rates[len(losses)]}
             self._diverged(refused, rates[len(losses)])  # raises, or stops the run
         return logs
 
