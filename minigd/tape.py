@@ -247,6 +247,9 @@ class _CompiledStep:
     def _run(self, params, state, x, y, learning_rates, limit, guarded):
         tf = self.tf
         synced_params, synced_state = self.synced
+        # Until the results are back, the variables hold nothing the trainer has: a Ctrl-C
+        # meanwhile must not leave them taken for the committed values.
+        self.synced = (None, None)
         if synced_params is None or any(params[name] is not synced_params[name] for name in self.params):
             for name, variable in self.params.items():
                 variable.assign(params[name])

@@ -317,3 +317,36 @@ def test_a_later_fit_of_the_same_model_reuses_the_traced_step():
     trainer.optimizer.momentum, trainer.optimizer_state = 0.5, None  # another setting: another trace
     trainer.fit(model, x, y, steps=2)
     assert tape.trace_count == 2
+
+
+def test_a_chunk_cut_short_by_ctrl_c_leaves_nothing_behind(monkeypatch):
+    """Ctrl-C right after TensorFlow returns a chunk: nothing of it is committed, and a
+    later fit of the same model carries on from the last committed step exactly."""
+    x, y = mg.make_linear_data(n=200, seed=9)
+    original = _CompiledStep._steps_for
+    calls = []
+
+    def interrupted_once(self, x_shape, y_shape):
+        function = original(self, x_shape, y_shape)
+
+        def call(*args):
+            result = function(*args)  # the variables now hold the chunk's last values
+            calls.append(len(calls))
+            if len(calls) == 3:
+                raise KeyboardInterrupt
+            return result
+        return call
+
+    monkeypatch.setattr(_CompiledStep, "_steps_for", interrupted_once)
+    trainer = mg.Trainer(mg.MSE(), mg.SGD(**OPTIMIZERS["momentum"]), gradients="tape",
+                         callbacks=[mg.StepLogger(every=10, stream=io.StringIO())])
+    model = mg.Linear()
+    with pytest.raises(KeyboardInterrupt):
+        trainer.fit(model, x, y, steps=100)
+    assert trainer.step == 11 and trainer.history.steps == list(range(11))  # chunks [0], [1..10]
+    trainer.fit(model, x, y, steps=89)
+    monkeypatch.setattr(_CompiledStep, "_steps_for", original)
+    straight, _ = full_batch("tape", OPTIMIZERS["momentum"], every=10, steps=100, data=(x, y))
+    for name in model.params:
+        assert model.params[name] == straight[0].params[name]
+    assert trainer.optimizer_state["iterations"] == 100
