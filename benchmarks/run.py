@@ -108,7 +108,8 @@ def bare_fused_step(x, y, steps):
         _, grads = model.fused_value_and_grad(loss, params, x, y)
         params, state = optimizer.update(grads, state, params, LEARNING_RATE)
         if step % LOG_EVERY == 0:
-            out.write(f"iteration:{step}, loss:{loss(y, model.forward(params, x))}, {mg.format_params(params)}\n")
+            shown = f"loss:{loss(y, model.forward(params, x))}, {mg.format_params(params)}"
+            out.write(f"iteration:{step}, {shown}\n")
     return float(params["w"]), float(params["b"])
 
 
@@ -137,7 +138,8 @@ def raw_tf_function():
         for index in range(steps):
             loss = step(*data["tensors"])
             if index % LOG_EVERY == 0:
-                out.write(f"iteration:{index}, loss:{float(loss)}, w:{float(w.numpy())}, b:{float(b.numpy())}\n")
+                shown = f"loss:{float(loss)}, w:{float(w.numpy())}, b:{float(b.numpy())}"
+                out.write(f"iteration:{index}, {shown}\n")
         return float(w.numpy()), float(b.numpy())
     return run
 
@@ -258,7 +260,8 @@ class Comparison:
 
     def ratio(self, name, other):
         """Median of the per-repetition ratios name / other (None where one did not run)."""
-        pairs = [a / b for a, b in zip(self.times[name], self.times[other]) if a is not None and b is not None]
+        pairs = [a / b for a, b in zip(self.times[name], self.times[other])
+                 if a is not None and b is not None]
         if not pairs:  # run once (Keras): against the median of the other
             pairs = [self.times[name][0] / statistics.median(t for t in self.times[other] if t is not None)]
         return statistics.median(pairs)
@@ -292,7 +295,8 @@ def tracing_row():
         run = minigd_run("tape")
         first.append(timed(run, x, y, 1000)[0])
         later.append(timed(run, x, y, 1000)[0])
-    print(f"\nTracing: a tape trainer's first fit of the reference job took {statistics.median(first):.3f} s, "
+    print("\nTracing: a tape trainer's first fit of the reference job took "
+          f"{statistics.median(first):.3f} s, "
           f"a later fit {statistics.median(later):.3f} s (medians of 3).")
 
 
@@ -428,7 +432,8 @@ def scaling_rows(repetitions, sizes):
         tf_side = compare({"tape": minigd_run("tape"), "raw": raw_tf_function(), "whole": tf_whole_loop()},
                           x, y, steps, repetitions, baseline="raw")
         row = (numpy_side.ratio("analytic", "hand"), numpy_side.ratio("analytic", "dot"),
-               numpy_side.ratio("analytic", "bare"), tf_side.ratio("tape", "raw"), tf_side.ratio("tape", "whole"))
+               numpy_side.ratio("analytic", "bare"), tf_side.ratio("tape", "raw"),
+               tf_side.ratio("tape", "whole"))
         results[n] = row
         print(f"| {n:.0e} | {steps} | " + " | ".join(f"{value:.2f}x" for value in row) + " |")
     return results
@@ -500,7 +505,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="3 repetitions, no Keras, no 1e7 row")
     parser.add_argument("--repetitions", type=int, default=None)
-    parser.add_argument("--only", choices=["reference", "mlp", "scaling", "floor", "startup", "loop"], default=None)
+    parser.add_argument("--only", default=None,
+                        choices=["reference", "mlp", "scaling", "floor", "startup", "loop"])
     args = parser.parse_args()
     repetitions = args.repetitions or (3 if args.quick else 7)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

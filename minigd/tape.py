@@ -75,7 +75,8 @@ class TapeGradients:
 
     name = "tape"
 
-    def __init__(self, compiled: bool = True, jit_compile: bool = False, check_installed: bool = True) -> None:
+    def __init__(self, compiled: bool = True, jit_compile: bool = False,
+                 check_installed: bool = True) -> None:
         if check_installed and importlib.util.find_spec("tensorflow") is None:
             raise ImportError(INSTALL_HINT)
         if jit_compile and not compiled:
@@ -211,7 +212,8 @@ class _CompiledStep:
             return losses.stack()[:tried], accepted, params, state
 
         self.function = tf.function(steps, autograph=False, jit_compile=provider.jit_compile)
-        self.rest = (tf.TensorSpec((None,), tf.float64), tf.TensorSpec((), tf.float64), tf.TensorSpec((), tf.bool))
+        self.rest = (tf.TensorSpec((None,), tf.float64), tf.TensorSpec((), tf.float64),
+                     tf.TensorSpec((), tf.bool))
         self.full_shapes, self.traced = (tuple(x_shape), tuple(y_shape)), {}
         self.inf, self.true, self.false = (tf.constant(np.inf, tf.float64), tf.constant(True),
                                            tf.constant(False))
@@ -219,7 +221,8 @@ class _CompiledStep:
 
     def __call__(self, params, state, x, y, learning_rate):
         """One step, unguarded: the trainer's guard decides on the values it returns."""
-        losses, _, new_params, new_state = self._run(params, state, x, y, [learning_rate], self.inf, self.false)
+        losses, _, new_params, new_state = self._run(params, state, x, y, [learning_rate], self.inf,
+                                                     self.false)
         return losses[0], new_params, new_state
 
     def run_steps(self, params, state, x, y, learning_rates, guard):
@@ -272,8 +275,9 @@ class _CompiledStep:
         """
         full = (x_shape, y_shape) == self.full_shapes
         if full not in self.traced:
-            data = ((self.tf.TensorSpec(x_shape, self.tf.float64), self.tf.TensorSpec(y_shape, self.tf.float64))
-                    if full else _data_signature(self.tf, x_shape, y_shape))
+            tf = self.tf
+            data = ((tf.TensorSpec(x_shape, tf.float64), tf.TensorSpec(y_shape, tf.float64))
+                    if full else _data_signature(tf, x_shape, y_shape))
             self.traced[full] = self.function.get_concrete_function(*data, *self.rest)
         return self.traced[full]
 

@@ -137,7 +137,8 @@ def full_batch(gradients, optimizer, every=None, steps=120, callbacks=(), model=
     x, y = data if data is not None else mg.make_linear_data(n=200, seed=9)
     stream = io.StringIO()
     logger = [mg.StepLogger(every=every, stream=stream)] if every else []
-    run = train(gradients, optimizer, model=model, x=x, y=y, callbacks=[*logger, *callbacks], steps=steps, **fit)
+    run = train(gradients, optimizer, model=model, x=x, y=y, callbacks=[*logger, *callbacks], steps=steps,
+                **fit)
     return run, stream.getvalue()
 
 
@@ -297,7 +298,8 @@ def test_xla_agrees_with_the_plain_tape_to_1e9(model):
 
     xla, xla_log = full_batch(mg.TapeGradients(jit_compile=True), OPTIMIZERS["momentum"], every=20, steps=80,
                               model=make(), data=(x, y))
-    plain, plain_log = full_batch("tape", OPTIMIZERS["momentum"], every=20, steps=80, model=make(), data=(x, y))
+    plain, plain_log = full_batch("tape", OPTIMIZERS["momentum"], every=20, steps=80, model=make(),
+                                  data=(x, y))
     assert_same_run(xla, plain, rtol=1e-9)
     if model == "linear":  # the MLP's lines show arrays
         assert_same_log(xla_log.splitlines(), plain_log.splitlines(), rtol=1e-9)
