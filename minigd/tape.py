@@ -103,7 +103,7 @@ class TapeGradients:
         than the step itself for small data, so the forward pass, loss, gradient and the
         optimizer's own ``update`` all run inside TensorFlow, on variables; the step
         also offers ``run_steps``, several steps in one call (see
-        :func:`minigd.gradients.train_steps_for`). The traced step is kept for the next
+        `minigd.gradients.train_steps_for`). The traced step is kept for the next
         fit of the same model, loss and optimizer (a notebook cell run again), as long
         as the shapes and the optimizer's settings are the same.
         """
@@ -226,7 +226,7 @@ class _CompiledStep:
         return losses[0], new_params, new_state
 
     def run_steps(self, params, state, x, y, learning_rates, guard):
-        """Several steps in one call, checked in TensorFlow; see :func:`minigd.gradients.train_steps_for`."""
+        """Several steps in one call, checked in TensorFlow; see `minigd.gradients.train_steps_for`."""
         from .gradients import run_steps
 
         if guard.limit is None or len(learning_rates) == 1:  # the run's first step sets the guard's bar

@@ -1,10 +1,10 @@
 """The training loop: batches in, loss and gradients from a provider, updates from an optimizer.
 
 ``Trainer.fit`` reads like the seed article's loop; each piece it calls lives in the
-module named after it: the step (:mod:`minigd.gradients`, :mod:`minigd.optimizers`),
-the divergence guard (:mod:`minigd.divergence`), the counters and shuffling
-(:mod:`minigd.run_state`), the hooks (:class:`minigd.callbacks.CallbackList`), the
-checkpoint file (:mod:`minigd.checkpoints`) and the input checks (``_validation``).
+module named after it: the step (`minigd.gradients`, `minigd.optimizers`),
+the divergence guard (`minigd.divergence`), the counters and shuffling (`minigd.run_state`),
+the hooks ([`CallbackList`][minigd.callbacks.CallbackList]), the
+checkpoint file (`minigd.checkpoints`) and the input checks (``_validation``).
 """
 
 from __future__ import annotations
@@ -32,6 +32,11 @@ if TYPE_CHECKING:  # numpy.typing costs milliseconds at import; the hints need i
 
 Logs = dict[str, float]
 
+#: The most full-batch steps run as one chunk: long enough that a compiled provider's
+#: per-call cost vanishes, short enough that the chunk's per-step records (rates, losses)
+#: stay small however many steps the run has.
+MAX_CHUNK = 1000
+
 
 class Trainer:
     """Fits models by gradient descent, calling callbacks along the way.
@@ -41,12 +46,12 @@ class Trainer:
     dL/dw``), check that the run has not diverged, then put the whole step in place.
 
     Args:
-        loss: a :class:`~minigd.Loss`, e.g. ``MSE()``.
-        optimizer: an :class:`~minigd.Optimizer`, e.g. ``SGD(learning_rate=0.01)``.
+        loss: a [`Loss`][minigd.Loss], e.g. ``MSE()``.
+        optimizer: an [`Optimizer`][minigd.Optimizer], e.g. ``SGD(learning_rate=0.01)``.
         gradients: ``"analytic"``, ``"tape"``, ``"numeric"`` or a provider object
-            (see :mod:`minigd.gradients`).
-        callbacks: :class:`~minigd.Callback` instances, called in the order given.
-        on_divergence: ``"raise"`` (default) raises :class:`~minigd.DivergenceError`
+            (see `minigd.gradients`).
+        callbacks: [`Callback`][minigd.Callback] instances, called in the order given.
+        on_divergence: ``"raise"`` (default) raises [`DivergenceError`][minigd.DivergenceError]
             when the loss becomes NaN/infinite or exceeds a million times
             max(first loss, 1); ``"stop"`` ends the run quietly instead, with a warning,
             and leaves the error in ``trainer.divergence``.
@@ -62,11 +67,11 @@ class Trainer:
         stop_training: set it to True (from a callback) to end the run after this step.
         stop_reason: why the last run ended: ``"completed"``, ``"stopped"``,
             ``"diverged"``, ``"interrupted"`` or ``"error"``.
-        divergence: the :class:`~minigd.DivergenceError` of a run stopped by
+        divergence: the [`DivergenceError`][minigd.DivergenceError] of a run stopped by
             ``on_divergence="stop"``, else None.
         step, epoch: steps and epochs completed so far.
         total_steps: the steps the current or last ``fit`` planned to take.
-        history: the :class:`~minigd.History` of the current or last ``fit``.
+        history: the [`History`][minigd.History] of the current or last ``fit``.
 
     Examples:
         >>> import minigd as mg
@@ -110,7 +115,7 @@ class Trainer:
             epochs: int | None = None, batch_size: int | None = None, shuffle: bool = True,
             validation_data: tuple[ArrayLike, ArrayLike] | None = None, seed: int | None = None,
             resume_from: str | os.PathLike | None = None) -> History:
-        """Train ``model`` on ``(x, y)`` and return its :class:`~minigd.History`.
+        """Train ``model`` on ``(x, y)`` and return its [`History`][minigd.History].
 
         Args:
             model: the model to train; its parameters are updated in place.
@@ -125,8 +130,8 @@ class Trainer:
             validation_data: ``(x_val, y_val)``; adds ``val_loss`` (and ``val_<metric>``)
                 to each epoch's logs.
             seed: seed for the shuffling, so that runs repeat exactly.
-            resume_from: a checkpoint written by :meth:`save_checkpoint` (or
-                :class:`~minigd.ModelCheckpoint`) during a run with the same data, model,
+            resume_from: a checkpoint written by `save_checkpoint` (or
+                [`ModelCheckpoint`][minigd.ModelCheckpoint]) during a run with the same data, model,
                 loss, optimizer, callbacks, ``batch_size`` and ``shuffle``; the run
                 continues from it exactly as if never stopped. Anything different is a
                 ValueError that names it.
@@ -213,7 +218,7 @@ class Trainer:
 
     def _commit(self, log, *args) -> Logs:
         """Run ``log(*args)`` as one whole (a Ctrl-C meanwhile is held back until it is
-        done: :class:`~minigd.interrupts.InterruptGuard`), then write the checkpoints its
+        done: [`InterruptGuard`][minigd.interrupts.InterruptGuard]), then write the checkpoints its
         hooks asked for, so that they hold the state after it all."""
         with self._interrupts:
             self._in_hook = True
@@ -233,8 +238,9 @@ class Trainer:
         A mini-batch serves one step. The full batch serves every step, so the steps up
         to the next one that Python must see run as one *chunk* (a compiled provider
         runs them in one call): the chunk ends at the first step a callback needs live
-        (:meth:`minigd.Callback.next_step_needed`), at the run's last step, and after
-        every step when each epoch's end evaluates metrics or validation data.
+        ([`Callback.next_step_needed`][minigd.Callback.next_step_needed]), at the run's
+        last step, after ``MAX_CHUNK`` steps, and after every step when each epoch's end
+        evaluates metrics or validation data.
         """
         run, plan = self._run, self._plan
         if plan.batch_size < len(y):
@@ -245,7 +251,7 @@ class Trainer:
         if not (self.metrics or self.validation_data is not None):
             needed = self._callbacks.next_step_needed(run.step)
             last = last if needed is None else min(needed, last)
-        return x, y, last - run.step + 1
+        return x, y, min(last - run.step + 1, MAX_CHUNK)
 
     def _end_epoch(self, step_logs: Logs) -> Logs:
         """The epoch's logs (loss, metrics, validation), then ``on_epoch_end``.

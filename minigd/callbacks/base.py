@@ -222,12 +222,6 @@ def _planner(callback: Callback):
     """What ``CallbackList.next_step_needed`` asks of this callback: None for nothing."""
     if _overrides(callback, "next_step_needed"):
         return callback.next_step_needed
-    from .history import History
-
-    # A History only records the logs; with record_params it copies the parameters after
-    # every step. (Here rather than in History itself until history.py declares it.)
-    if type(callback) is History:  # noqa: E721 - a subclass may add hooks of its own
-        return _EVERY_STEP if callback.record_params else None
     return _EVERY_STEP if callback._uses_step_hooks() else None
 
 

@@ -59,6 +59,11 @@ class History(Callback):
         if self.record_params:
             self.initial_params = self.model.get_weights()
 
+    def next_step_needed(self, step):
+        # it only records logs, which replayed steps carry too; but copying the parameters
+        # after every step needs each step's parameters in place
+        return step if self.record_params else None
+
     def on_step_end(self, step, logs):
         self.steps.append(step)
         step_history = self.step_history
