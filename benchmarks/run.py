@@ -356,11 +356,32 @@ def mlp_tf_whole_loop(jit_compile=False):
     return run
 
 
+def mlp_hand_numpy(x, y, steps):
+    """The same network as a student writes it after cs231n: forward, backward by hand, SGD."""
+    model = mlp_model()
+    model.build(x.shape)
+    kernel_1, bias_1, kernel_2, bias_2 = (value.copy() for value in model.params.values())
+    x, y, n = x[:, None], y[:, None], len(y)
+    for _ in range(steps):
+        hidden = np.tanh(x @ kernel_1 + bias_1)
+        y_pred = hidden @ kernel_2 + bias_2
+        grad_y_pred = (2.0 / n) * (y_pred - y)           # dL/dy_pred of the MSE
+        grad_kernel_2, grad_bias_2 = hidden.T @ grad_y_pred, grad_y_pred.sum(axis=0)
+        grad_hidden = (grad_y_pred @ kernel_2.T) * (1.0 - hidden**2)   # through tanh
+        grad_kernel_1, grad_bias_1 = x.T @ grad_hidden, grad_hidden.sum(axis=0)
+        kernel_1 -= MLP_RATE * grad_kernel_1
+        bias_1 -= MLP_RATE * grad_bias_1
+        kernel_2 -= MLP_RATE * grad_kernel_2
+        bias_2 -= MLP_RATE * grad_bias_2
+    return np.concatenate([kernel_1.ravel(), bias_1, kernel_2.ravel(), bias_2])
+
+
 def mlp_rows(repetitions):
     x, y = mg.make_sine_data(n=200, seed=0)
     table = {"minigd, tape (chunks)": mlp_minigd("tape"),
              "minigd, tape (chunks), XLA": mlp_minigd(lambda: mg.TapeGradients(jit_compile=True)),
              "minigd, analytic (backward by hand)": mlp_minigd("analytic"),
+             "hand numpy backprop": mlp_hand_numpy,
              "tf.function, whole loop": mlp_tf_whole_loop(),
              "tf.function, whole loop, XLA": mlp_tf_whole_loop(jit_compile=True)}
     comparison = compare(table, x, y, 1000, repetitions, baseline="tf.function, whole loop", tolerance=1e-8)
@@ -526,8 +547,10 @@ def main():
         tracing_row()
     if args.only in (None, "mlp"):
         mlp = mlp_rows(repetitions)
-        goals.append(("MLP: tape / whole-loop tf.function (issue 14)",
-                      mlp.ratio("minigd, tape (chunks)", "tf.function, whole loop"), 1.3))
+        goals += [("MLP: tape / whole-loop tf.function (issue 14)",
+                   mlp.ratio("minigd, tape (chunks)", "tf.function, whole loop"), 1.3),
+                  ("MLP: analytic / hand numpy backprop (issue 11)",
+                   mlp.ratio("minigd, analytic (backward by hand)", "hand numpy backprop"), 1.2)]
     if args.only in (None, "scaling"):
         scaling = scaling_rows(repetitions, [1_000, 10_000, 100_000, 1_000_000])
         goals += [("N = 1e6: analytic / hand numpy (issue 10)", scaling[1_000_000][0], 0.8),

@@ -226,9 +226,12 @@ class Sequential(Model):
             )
         self.input_dim = dim = 1 if len(input_shape) == 1 else int(input_shape[1])
         rng = np.random.default_rng(self.seed)
+        self._short_names = []  # per layer: (short name, full name) of each of its parameters
         for name, layer in zip(self.layer_names, self.layers):
-            for key, value in layer.build(dim, rng).items():
+            built = layer.build(dim, rng)
+            for key, value in built.items():
                 self.add_param(f"{name}/{key}", value)
+            self._short_names.append([(key, f"{name}/{key}") for key in built])
             dim = layer.output_dim(dim)
 
     def check_input(self, x: np.ndarray) -> None:
@@ -242,8 +245,8 @@ class Sequential(Model):
     def forward(self, params, x):
         if len(x.shape) == 1:
             x = x[:, None]  # (n,) is n examples of one feature
-        for name, layer in zip(self.layer_names, self.layers):
-            x = layer.forward(_own(params, name), x)
+        for index, layer in enumerate(self.layers):
+            x = layer.forward(self._own(params, index), x)
         return x
 
     def backward(self, params, x, grad_y_pred):
@@ -267,8 +270,8 @@ class Sequential(Model):
         if x.ndim == 1:
             x = x[:, None]
         caches = []
-        for name, layer in zip(self.layer_names, self.layers):
-            x, cache = layer.forward_and_cache(_own(params, name), x)
+        for index, layer in enumerate(self.layers):
+            x, cache = layer.forward_and_cache(self._own(params, index), x)
             caches.append(cache)
         return x, caches
 
@@ -278,17 +281,15 @@ class Sequential(Model):
         grad = np.reshape(grad_y_pred, (len(grad_y_pred), -1))
         for index in reversed(range(len(self.layers))):
             name = self.layer_names[index]
-            layer_grads, grad = self.layers[index].backward(_own(params, name), caches[index], grad,
+            layer_grads, grad = self.layers[index].backward(self._own(params, index), caches[index], grad,
                                                             input_gradient=index > 0)
             for key, value in layer_grads.items():
                 grads[f"{name}/{key}"] = value
         return {name: grads[name] for name in params}  # in the parameters' order
 
+    def _own(self, params: Mapping, index: int) -> dict:
+        """Layer ``index``'s parameters under their short names: "dense_1/kernel" -> "kernel"."""
+        return {short: params[full] for short, full in self._short_names[index]}
+
     def __repr__(self) -> str:
         return f"Sequential([{', '.join(map(repr, self.layers))}], seed={self.seed!r})"
-
-
-def _own(params: Mapping, layer_name: str) -> dict:
-    """The parameters of one layer, under their short names: "dense_1/kernel" -> "kernel"."""
-    prefix = layer_name + "/"
-    return {name[len(prefix):]: value for name, value in params.items() if name.startswith(prefix)}
