@@ -8,6 +8,8 @@
 TensorFlow (the "tape" provider) and matplotlib (plotting) are imported only when used.
 """
 
+from typing import TYPE_CHECKING
+
 from . import activations, callbacks, ops, schedules
 from .callbacks import (
     Callback,
@@ -47,6 +49,9 @@ from .metrics import Metric, get_metric
 from .models import Linear, Model
 from .optimizers import SGD, Adagrad, Adam, Optimizer, RMSprop, sgd_update
 from .trainer import Trainer
+
+if TYPE_CHECKING:  # imported at first use (see __getattr__); static tools see them here
+    from .callbacks import CSVLogger, LivePlot, TensorBoard
 
 __version__ = "0.1.0"
 

@@ -30,6 +30,7 @@ Each module here holds one callback; all are re-exported from ``minigd``.
 """
 
 import importlib
+from typing import TYPE_CHECKING
 
 from .base import HOOKS, Callback, CallbackList
 from .early_stopping import EarlyStopping
@@ -43,6 +44,11 @@ from .step_logger import StepLogger
 #: Imported at first use (PEP 562), not with minigd: LivePlot brings the file machinery
 #: (zipfile, json, hashlib) and csv comes with CSVLogger, about 15 ms that most runs never need.
 LAZY = {"CSVLogger": ".csv_logger", "LivePlot": ".live_plot", "TensorBoard": ".tensorboard"}
+
+if TYPE_CHECKING:  # what static tools (type checkers, the API docs) see; at run time: LAZY
+    from .csv_logger import CSVLogger
+    from .live_plot import LivePlot
+    from .tensorboard import TensorBoard
 
 __all__ = ["HOOKS", "CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History", "LambdaCallback",
            "LearningRateScheduler", "LivePlot", "ModelCheckpoint", "ProgressBar", "ReduceLROnPlateau",
