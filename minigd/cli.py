@@ -347,7 +347,7 @@ def run_fit(args) -> int:
             "momentum": args.momentum, "steps": trainer.step, "batch_size": args.batch_size,
             "params": _jsonable(model.params), "final_loss": final_loss,
             "least_squares": {"params": _jsonable(best.params), "loss": best_loss},
-            "true_params": true_line, "history": {"loss": history.history["loss"]},
+            "true_params": true_line, "history": {"loss": history.step_history["loss"]},
         })
     if args.plot:
         from .plotting import plot_training
@@ -412,10 +412,10 @@ def run_sweep(args) -> int:
             trainer, history = _train(args, x, y, learning_rate)
             final = trainer.loss(y, trainer.model(x))
             rows.append((learning_rate, f"{final:.6g}", "finished"))
-            losses[learning_rate] = history.history["loss"]
+            losses[learning_rate] = history.step_history["loss"]  # one per step, as the axis says
         except DivergenceError as error:
             diverged[learning_rate] = error.step
-            losses[learning_rate] = error.history.history.get("loss", [])
+            losses[learning_rate] = error.history.step_history["loss"]
             rows.append((learning_rate, "-", f"diverged at step {error.step}"))
         except Interrupted as interrupt:
             raise Interrupted(f"{interrupt} (learning rate {learning_rate:g})") from None
@@ -430,7 +430,7 @@ def run_sweep(args) -> int:
     if args.plot:
         from .plotting import plot_sweep
 
-        _write_png(plot_sweep(losses, diverged), args.plot)
+        _write_png(plot_sweep(losses, diverged, stable_bound=bound), args.plot)
     return 0
 
 

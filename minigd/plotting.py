@@ -48,7 +48,7 @@ def figure_class() -> type:
     """The ``Figure`` subclass minigd draws on (made once, when matplotlib is first needed).
 
     A plain matplotlib ``Figure`` made without pyplot has no picture for Jupyter and
-    ``show()`` refuses to work; this one adds both, and draws at :data:`DPI`.
+    ``show()`` refuses to work; this one adds both, and draws at `DPI`.
     """
     try:
         from matplotlib.figure import Figure
@@ -260,7 +260,7 @@ def plot_loss_surface(x, y, history: History | Mapping[str, History], ax=None,
 
     Give several runs as ``{"label": history, ...}`` to draw them on one surface with one
     colorbar, one legend and a colour each; or call again with the same ``ax``. The view
-    keeps every point whose loss is at most :data:`VIEW_LOSS_FACTOR` times the start's,
+    keeps every point whose loss is at most `VIEW_LOSS_FACTOR` times the start's,
     so a diverging path shows its first overshoots and then leaves the frame.
 
     Needs a one-feature ``Linear`` model trained with ``History(record_params=True)``.

@@ -94,7 +94,7 @@ class TapeGradients:
         tensors = {name: tf.constant(value, dtype=tf.float64) for name, value in params.items()}
         value, grads = function(tensors, tf.constant(x, dtype=tf.float64),
                                 tf.constant(y, dtype=tf.float64))
-        return float(value), {name: grad.numpy() for name, grad in grads.items()}
+        return float(value), {name: np.asarray(grad.numpy()) for name, grad in grads.items()}
 
     def train_step_for(self, model, loss, optimizer, x_shape, y_shape):
         """The whole step in one compiled function, or None when not compiled.
@@ -260,8 +260,9 @@ class _CompiledStep:
             tf.nest.map_structure(lambda variable, value: variable.assign(value), self.state, state)
         losses, accepted, new_params, new_state = self._steps_for(x.shape, y.shape)(
             *self._tensors(x, y), tf.constant(learning_rates, tf.float64), limit, guarded)
-        new_params = {name: tensor.numpy() for name, tensor in new_params.items()}
-        new_state = tf.nest.map_structure(lambda tensor: tensor.numpy(), new_state)
+        # np.asarray: a 0-d tensor's .numpy() is a numpy scalar; parameters stay 0-d arrays
+        new_params = {name: np.asarray(tensor.numpy()) for name, tensor in new_params.items()}
+        new_state = tf.nest.map_structure(lambda tensor: np.asarray(tensor.numpy()), new_state)
         self.synced = (new_params, new_state)
         return losses.numpy().tolist(), bool(accepted), new_params, new_state
 

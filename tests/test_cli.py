@@ -425,3 +425,9 @@ def test_check_at_the_minimum_says_the_gradients_are_too_small(capsys):
     captured = capsys.readouterr()
     assert "DISAGREE" not in captured.out
     assert_one_line_error(captured.err, "too small to compare", "--w", "--b")
+
+
+def test_json_history_has_one_loss_per_step_with_mini_batches(tmp_path):
+    path = tmp_path / "run.json"
+    assert main(["fit", "--quiet", "--batch-size", "100", "--steps", "50", "--json", str(path)]) == 0
+    assert len(json.loads(path.read_text())["history"]["loss"]) == 50

@@ -3,6 +3,7 @@
 import io
 import warnings
 
+import numpy as np
 import pytest
 from helpers import QuadraticWithGradient, assert_same_log, assert_same_run
 
@@ -352,3 +353,12 @@ def test_a_chunk_cut_short_by_ctrl_c_leaves_nothing_behind(monkeypatch):
     for name in model.params:
         assert model.params[name] == straight[0].params[name]
     assert trainer.optimizer_state["iterations"] == 100
+
+
+def test_parameters_stay_float64_arrays_under_every_provider():
+    x, y = mg.make_linear_data(n=50, seed=0)
+    for gradients in ("analytic", "tape", "numeric"):
+        model = mg.Linear()
+        mg.Trainer(mg.MSE(), mg.SGD(0.01, momentum=0.5), gradients=gradients).fit(model, x, y, steps=5)
+        assert all(type(value) is np.ndarray and value.dtype == np.float64
+                   for value in model.params.values()), (gradients, model.params)
