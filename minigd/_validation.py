@@ -176,3 +176,15 @@ def check_real(value, name: str, *, low: float, high: float = math.inf,
         left = "[" if low_inclusive else "("
         raise ValueError(f"{name} must be a finite number in {left}{low}, {high}), got {value}.")
     return value
+
+
+def check_bool(value, name: str) -> bool:
+    """Return ``value`` if it is True or False (numpy's too), else raise ValueError.
+
+    Examples:
+        >>> check_bool(True, "shuffle")
+        True
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}.")
+    return bool(value)

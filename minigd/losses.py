@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import ops
-from ._validation import check_real
+from ._validation import check_bool, check_real
 from .ops import Array
 
 #: Keras's ``backend.epsilon()``: probabilities are clipped to [EPSILON, 1 - EPSILON].
@@ -212,7 +212,7 @@ class BinaryCrossentropy(Loss):
     """
 
     def __init__(self, from_logits: bool = False) -> None:
-        self.from_logits = _check_bool(from_logits, "from_logits")
+        self.from_logits = check_bool(from_logits, "from_logits")
 
     def compute(self, y_true, y_pred):
         y = _like_y_pred(y_true, y_pred)
@@ -265,7 +265,7 @@ class CategoricalCrossentropy(Loss):
     """
 
     def __init__(self, from_logits: bool = False) -> None:
-        self.from_logits = _check_bool(from_logits, "from_logits")
+        self.from_logits = check_bool(from_logits, "from_logits")
 
     def check(self, y_true, y_pred):
         if y_pred.ndim != 2 or y_true.shape != y_pred.shape:
@@ -325,7 +325,7 @@ class SparseCategoricalCrossentropy(Loss):
     """
 
     def __init__(self, from_logits: bool = False) -> None:
-        self.from_logits = _check_bool(from_logits, "from_logits")
+        self.from_logits = check_bool(from_logits, "from_logits")
 
     def check(self, y_true, y_pred):
         labels_ok = y_true.ndim == 1 or (y_true.ndim == 2 and y_true.shape[1] == 1)
@@ -394,12 +394,6 @@ def _unclipped(p: np.ndarray) -> np.ndarray:
     ``clip_by_value`` counts the ends as inside, and so do we).
     """
     return ((p >= EPSILON) & (p <= 1.0 - EPSILON)).astype(np.float64)
-
-
-def _check_bool(value, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be True or False, got {value!r}.")
-    return bool(value)
 
 
 def _as_numbers(values, name: str) -> np.ndarray:

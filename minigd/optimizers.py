@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from ._validation import check_real
+from ._validation import check_bool, check_real
 from .ops import Array
 
 State = dict[str, Any]
@@ -183,9 +183,7 @@ class SGD(Optimizer):
                  nesterov: bool = False) -> None:
         super().__init__(learning_rate)
         self.momentum = check_real(momentum, "momentum", low=0.0, high=1.0, low_inclusive=True)
-        if not isinstance(nesterov, bool):
-            raise ValueError(f"nesterov must be True or False, got {nesterov!r}.")
-        self.nesterov = nesterov
+        self.nesterov = check_bool(nesterov, "nesterov")
 
     def slots(self, params):
         if not self.momentum:  # plain gradient descent keeps no state
@@ -310,7 +308,7 @@ class RMSprop(Optimizer):
         self.rho = check_real(rho, "rho", low=0.0, high=1.0, low_inclusive=True)
         self.momentum = check_real(momentum, "momentum", low=0.0, high=1.0, low_inclusive=True)
         self.epsilon = check_real(epsilon, "epsilon", low=0.0)
-        self.centered = _check_bool(centered, "centered")
+        self.centered = check_bool(centered, "centered")
 
     def slots(self, params):
         slots = {"velocity": _filled(params, 0.0)}
@@ -385,7 +383,7 @@ class Adam(Optimizer):
         self.beta_1 = check_real(beta_1, "beta_1", low=0.0, high=1.0, low_inclusive=True)
         self.beta_2 = check_real(beta_2, "beta_2", low=0.0, high=1.0, low_inclusive=True)
         self.epsilon = check_real(epsilon, "epsilon", low=0.0)
-        self.amsgrad = _check_bool(amsgrad, "amsgrad")
+        self.amsgrad = check_bool(amsgrad, "amsgrad")
 
     def slots(self, params):
         slots = {"momentum": _filled(params, 0.0), "velocity": _filled(params, 0.0)}
@@ -415,12 +413,6 @@ class Adam(Optimizer):
 def _filled(params: Mapping[str, Array], value: float) -> dict[str, np.ndarray]:
     """One float64 array per parameter, of its shape, every element ``value``."""
     return {name: np.full(np.shape(param), value, dtype=np.float64) for name, param in params.items()}
-
-
-def _check_bool(value: Any, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"{name} must be True or False, got {value!r}.")
-    return value
 
 
 def _same_shapes(state: State, params: Mapping) -> bool:

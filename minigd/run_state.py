@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import check_positive_int
+from ._validation import check_bool, check_positive_int
 
 
 class RunState:
@@ -118,8 +118,7 @@ def plan_run(n: int, steps: int | None, epochs: int | None, batch_size: int | No
             f"batch_size={batch_size} is larger than the {n} training examples: "
             "use batch_size=None for full batches, or a smaller number."
         )
-    if not isinstance(shuffle, bool):
-        raise ValueError(f"shuffle must be True or False, got {shuffle!r}.")
+    shuffle = check_bool(shuffle, "shuffle")
     batches_per_epoch = math.ceil(n / batch_size)
     if epochs is None:
         epochs = math.ceil(steps / batches_per_epoch)

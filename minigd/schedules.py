@@ -16,7 +16,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from ._validation import check_real
+from ._validation import check_bool, check_real
 
 
 class LearningRateSchedule:
@@ -89,7 +89,7 @@ class ExponentialDecay(LearningRateSchedule):
         self.initial_learning_rate = _check_rate(initial_learning_rate, "initial_learning_rate")
         self.decay_steps = _check_decay_steps(decay_steps)
         self.decay_rate = check_real(decay_rate, "decay_rate", low=0.0)
-        self.staircase = _check_bool(staircase, "staircase")
+        self.staircase = check_bool(staircase, "staircase")
 
     def __call__(self, step: int) -> float:
         progress = _progress(step, self.decay_steps, self.staircase)
@@ -131,7 +131,7 @@ class InverseTimeDecay(LearningRateSchedule):
         self.initial_learning_rate = _check_rate(initial_learning_rate, "initial_learning_rate")
         self.decay_steps = _check_decay_steps(decay_steps)
         self.decay_rate = check_real(decay_rate, "decay_rate", low=0.0, low_inclusive=True)
-        self.staircase = _check_bool(staircase, "staircase")
+        self.staircase = check_bool(staircase, "staircase")
 
     def __call__(self, step: int) -> float:
         progress = _progress(step, self.decay_steps, self.staircase)
@@ -259,12 +259,6 @@ def _check_rate(value, name: str) -> float:
 def _check_decay_steps(value) -> float:
     # Keras accepts any number > 0; a whole number stays an int so the repr reads naturally
     check_real(value, "decay_steps", low=0.0)
-    return value
-
-
-def _check_bool(value, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"{name} must be True or False, got {value!r}.")
     return value
 
 
