@@ -118,7 +118,7 @@ class Optimizer:
         return {"iterations": 0.0, **self.slots(params)}
 
     def slots(self, params: Mapping[str, Array]) -> dict[str, dict[str, np.ndarray]]:
-        """Slot name -> parameter name -> starting array. None by default."""
+        """Slot name -> parameter name -> starting array. Empty by default (no slots)."""
         return {}
 
     def update(self, grads: Mapping[str, Array], state: State, params: Mapping[str, Array],

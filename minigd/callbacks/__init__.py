@@ -21,12 +21,13 @@ The ``logs`` dict passed to each hook holds:
 | hook | keys |
 | --- | --- |
 | `on_train_begin`, `on_epoch_begin` | (empty) |
-| `on_step_begin` | `batch_size`: examples in this step's batch; `learning_rate`: the rate this step uses |
+| `on_step_begin` | `batch_size`: examples in this step's batch |
 | `on_step_end` | `loss`: the batch loss *before* this step's update (it comes free with the gradient); `batch_size`; `learning_rate` |
 | `on_epoch_end` | `loss`: mean of the epoch's batch losses, weighted by batch size; `learning_rate`: the rate of the epoch's last step; each metric (e.g. `accuracy`) on the training data after the epoch; `val_loss` and `val_<metric>` on `validation_data` after the epoch (if given) |
 | `on_train_end` | the last epoch's logs |
 
-Each module here holds one callback; all are re-exported from ``minigd``.
+Each module here holds one callback (``learning_rate.py`` the two that set the rate); all
+are re-exported from ``minigd``.
 """
 
 import importlib
