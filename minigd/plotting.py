@@ -167,7 +167,8 @@ def plot_fit(model: Model, x, y, true_params: Mapping | None = None, ax=None):
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     figure, axes = _target(ax)
     if x.ndim == 1:
-        axes.scatter(x, y, s=8, color="0.55", alpha=0.5, linewidths=0, label="data", zorder=1)
+        # the points above the lines: on data this close to a line, a line would hide them
+        axes.scatter(x, y, s=5, color="0.2", alpha=0.6, linewidths=0, label="data", zorder=3)
         grid = np.linspace(x.min(), x.max(), 200)
         fitted = "fitted"
         if _draws_a_line(model, x):

@@ -206,7 +206,6 @@ class LivePlot(Callback):
             for key, style in ((main, "-"), (f"val_{main}", "--")):
                 lines[key] = (ax.semilogy if panel.log else ax.plot)([], [], style, label=key)[0]
             ax.set(xlabel="step", title=panel.title, ylabel="loss (log scale)" if panel.log else "")
-            ax.legend(fontsize="small", loc="upper right")
             # few step ticks: the labels grow as the run does, and the layout is set only once
             ax.xaxis.set_major_locator(MaxNLocator(4, integer=True))
         return figure, lines
@@ -217,6 +216,10 @@ class LivePlot(Callback):
                 if key in self._lines:  # a metric first logged after the figure was made waits
                     self._lines[key].set_data(steps, values)
         for ax in self._figure.axes:
+            # a legend of the lines that have something to show (no val_loss without
+            # validation data)
+            ax.legend(handles=[line for line in ax.get_lines() if len(line.get_xdata())],
+                      fontsize="small", loc="upper right")
             ax.relim()
             ax.autoscale_view()
 
