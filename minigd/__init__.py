@@ -53,7 +53,7 @@ from .trainer import Trainer
 if TYPE_CHECKING:  # imported at first use (see __getattr__); static tools see them here
     from .callbacks import CSVLogger, LivePlot, TensorBoard
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "AnalyticGradients",
