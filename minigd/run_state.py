@@ -42,19 +42,23 @@ class RunState:
         self.examples = 0
         self.rng = np.random.default_rng(seed)
         self._epoch_rng_state = self._next_epoch_rng_state = self.rng.bit_generator.state
+        self._order: tuple[int, np.ndarray] | None = None  # (epoch, its order), drawn once
 
     def epoch_order(self, n: int) -> np.ndarray:
-        """This epoch's random order of the n examples.
+        """This epoch's random order of the n examples, drawn at its first step.
 
         It is always drawn from the generator's state at the start of the epoch, so
         drawing it again (a run resumed mid-epoch, or interrupted right after the
         draw) gives the very same order.
         """
+        if self._order is not None and self._order[0] == self.epoch:
+            return self._order[1]
         self.rng.bit_generator.state = self._epoch_rng_state
         # int32 when it fits: the order then costs 4 bytes per example
         order = np.arange(n, dtype=np.int32 if n < 2**31 else np.int64)
         self.rng.shuffle(order)  # in place: permutation() would hold a second copy
         self._next_epoch_rng_state = self.rng.bit_generator.state
+        self._order = (self.epoch, order)
         return order
 
     def advance(self, batch_size: int, examples: int, loss: float) -> None:
@@ -84,6 +88,7 @@ class RunState:
         for name in self._COUNTERS:
             setattr(self, name, state[name])
         self._epoch_rng_state = self._next_epoch_rng_state = state["epoch_rng"]
+        self._order = None
 
 
 @dataclass(frozen=True)

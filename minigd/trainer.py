@@ -244,9 +244,8 @@ class Trainer:
         """
         run, plan = self._run, self._plan
         if plan.batch_size < len(y):
-            if self._order_epoch != run.epoch:  # this epoch's order, drawn at its start
-                self._order, self._order_epoch = run.epoch_order(len(y)) if plan.shuffle else None, run.epoch
-            return *_batch(x, y, self._order, run.batch_start, plan.batch_size), 1
+            order = run.epoch_order(len(y)) if plan.shuffle else None
+            return *_batch(x, y, order, run.batch_start, plan.batch_size), 1
         last = plan.steps - 1
         if not (self.metrics or self.validation_data is not None):
             needed = self._callbacks.next_step_needed(run.step)
@@ -305,7 +304,6 @@ class Trainer:
 
         self._fingerprint = checkpoints.RunFingerprint(model, self.loss, self.optimizer, self._plan, x, y)
         self._in_hook, self._requested_checkpoints = False, []
-        self._order, self._order_epoch = None, None
         self._step = train_step_for(self.gradients, model, self.loss, self.optimizer, x.shape, y.shape)
         self._steps = train_steps_for(self._step)
         return x, y
