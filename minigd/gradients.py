@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 import numpy as np
 
 from ._validation import check_real, check_xy
+from .divergence import all_finite
 from .formatting import format_value
 from .losses import Loss
 from .models import Model, Params
@@ -175,7 +176,34 @@ def train_steps_for(step: StepFunction) -> StepsFunction:
 
 
 def run_steps(step: StepFunction, params, state, x, y, learning_rates, guard):
-    """Steps one by one, each checked by ``guard``; see `train_steps_for`."""
+    """Steps one by one, as ``guard`` decides; see `train_steps_for`.
+
+    The guard's full check reads every element of every new parameter, which for a
+    small network costs more than the update itself. So the steps first run with only
+    their losses checked, and the parameters once, at the end. Steps are pure: if either
+    check fails, the chunk runs again from its start, one fully guarded step at a time
+    (the same arithmetic), and stops exactly where the guard says.
+    """
+    if guard.limit is None:  # the run's first step sets the guard's bar: it goes alone
+        first = run_guarded_steps(step, params, state, x, y, learning_rates[:1], guard)
+        if first[3] is not None or len(learning_rates) == 1:
+            return first
+        more, params, state, refused = run_steps(step, first[1], first[2], x, y, learning_rates[1:], guard)
+        return first[0] + more, params, state, refused
+    losses, new_params, new_state = [], params, state
+    for learning_rate in learning_rates:
+        loss, new_params, new_state = step(new_params, new_state, x, y, learning_rate)
+        if not loss <= guard.limit:  # also for NaN
+            break
+        losses.append(loss)
+    else:
+        if all_finite(new_params):
+            return losses, new_params, new_state, None
+    return run_guarded_steps(step, params, state, x, y, learning_rates, guard)
+
+
+def run_guarded_steps(step: StepFunction, params, state, x, y, learning_rates, guard):
+    """Steps one by one, each checked by ``guard`` before the next; see `train_steps_for`."""
     losses = []
     for learning_rate in learning_rates:
         loss, new_params, new_state = step(params, state, x, y, learning_rate)

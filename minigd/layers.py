@@ -276,16 +276,16 @@ class Sequential(Model):
         return x, caches
 
     def _backward(self, params, caches, grad_y_pred):
-        grads = {}
         # a loss written for (n,) predictions may hand back dL/dy_pred of shape (n,)
-        grad = np.reshape(grad_y_pred, (len(grad_y_pred), -1))
+        grad = grad_y_pred if grad_y_pred.ndim == 2 else grad_y_pred.reshape(len(grad_y_pred), -1)
+        grads = dict.fromkeys(params)  # filled from the top layer down, kept in the parameters' order
         for index in reversed(range(len(self.layers))):
-            name = self.layer_names[index]
+            names = self._short_names[index]
             layer_grads, grad = self.layers[index].backward(self._own(params, index), caches[index], grad,
                                                             input_gradient=index > 0)
-            for key, value in layer_grads.items():
-                grads[f"{name}/{key}"] = value
-        return {name: grads[name] for name in params}  # in the parameters' order
+            for short, full in names:
+                grads[full] = layer_grads[short]
+        return grads
 
     def _own(self, params: Mapping, index: int) -> dict:
         """Layer ``index``'s parameters under their short names: "dense_1/kernel" -> "kernel"."""

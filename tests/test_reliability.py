@@ -78,6 +78,29 @@ def test_an_update_that_would_overflow_is_never_put_in_place():
     assert float(model.params["w"]) == 0.0 and float(model.params["b"]) == 0.0
 
 
+class _StepsUpThenOverflows:
+    """A provider whose loss stays 1 while w climbs by 1 a step (rate 1), until w >= 4.5,
+    where the gradient is -inf: the update would make w infinite with the loss finite."""
+
+    name = "overflows"
+
+    def value_and_grad(self, model, loss, params, x, y):
+        w = float(params["w"])
+        return 1.0, {"w": np.array(-np.inf if w >= 4.5 else -1.0), "b": np.array(0.0)}
+
+
+def test_a_parameter_made_infinite_mid_chunk_stops_the_run_at_that_step():
+    # One chunk of 20 full-batch steps whose losses all pass: the guard must still find
+    # the exact step whose update made a parameter infinite (the chunk runs again, guarded).
+    x, y = seed_job_data()
+    model = mg.Linear()
+    trainer = mg.Trainer(mg.MSE(), mg.SGD(1.0), gradients=_StepsUpThenOverflows())
+    with pytest.raises(mg.DivergenceError) as caught:
+        trainer.fit(model, x, y, steps=20)
+    assert caught.value.step == 5 and trainer.step == 5
+    assert float(model.params["w"]) == 5.0 and trainer.history.steps == [0, 1, 2, 3, 4]
+
+
 def test_divergence_of_another_model_suggests_a_smaller_rate():
     class Cubic(mg.Model):
         def __init__(self):
