@@ -12,9 +12,12 @@ stays ``"mae"``), as in Keras.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
-from numpy.typing import ArrayLike
+
+if TYPE_CHECKING:  # numpy.typing costs milliseconds at import; the hints need it only here
+    from numpy.typing import ArrayLike
 
 MetricFunction = Callable[[np.ndarray, np.ndarray], float]
 
