@@ -3,6 +3,7 @@
     minigd fit                      # the reference job: 1000 points, lr 0.01, 1000 steps
     minigd fit --data points.csv --plot fit.png --json run.json
     minigd check                    # analytic vs tape vs numeric gradients
+    minigd check --model mlp        # ... of lesson 4's network, on its spirals
     minigd sweep --learning-rates 0.001,0.01,0.03,0.05 --plot sweep.png
 
 Exit status: 0 done; 1 a fit diverged, every rate of a sweep diverged, or the gradients
@@ -21,17 +22,21 @@ import json
 import math
 import os
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
 from . import __version__
 from .callbacks import Callback, History, StepLogger
 from .data import make_linear_data, read_csv
+from .datasets import make_classification_data, make_spiral_data
 from .divergence import DivergenceError, stable_learning_rate
 from .files import atomic_write, check_writable
 from .formatting import format_value as _format
 from .gradients import check_gradients
-from .losses import MSE
+from .layers import Dense, Sequential
+from .losses import MSE, BinaryCrossentropy, Loss, SparseCategoricalCrossentropy
 from .models import Linear
 from .optimizers import SGD
 from .trainer import Trainer
@@ -46,6 +51,30 @@ BYTES_PER_POINT = 8 * 8
 BYTES_PER_STEP = 200
 BYTES_PER_STEP_WITH_PARAMS = 400
 INTERRUPTED = 130  # the shell's status for a program stopped by Ctrl-C (128 + SIGINT)
+
+
+@dataclass(frozen=True)
+class CourseModel:
+    """A lesson's model, loss and data, for ``minigd check --model``, as the page builds them."""
+
+    lesson: int
+    data: Callable[..., tuple[np.ndarray, np.ndarray]]
+    data_options: dict
+    layers: tuple[Dense, ...]  # a layer owns no numbers, so every check can share them
+    loss: type[Loss]
+
+
+# --seed seeds the data and the weights; its default, 0, is the lessons' seed, so a check
+# sees the page's data (and, for mlp, lesson 4's very network).
+COURSE_MODELS = {
+    "logistic": CourseModel(2, make_classification_data, {"n": 200, "separation": 1.5},
+                            (Dense(1, activation="sigmoid"),), BinaryCrossentropy),
+    "softmax": CourseModel(3, make_spiral_data, {"n": 300},
+                           (Dense(3, activation="softmax"),), SparseCategoricalCrossentropy),
+    "mlp": CourseModel(4, make_spiral_data, {"n": 300},
+                       (Dense(50, activation="tanh"), Dense(3, activation="softmax")),
+                       SparseCategoricalCrossentropy),
+}
 
 
 # -- argument types: argparse turns ArgumentTypeError into "error: argument --x: ..." --------
@@ -120,6 +149,15 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+class _Given(argparse.Action):
+    """Store the value and note the option in ``given``: check refuses an option its --model
+    does not take even when its value is the default, which the value alone cannot tell."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        namespace.given = (*namespace.given, self.option_strings[0])
+
+
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Show "(default: ...)" except where there is none to show (None, or an off flag)."""
 
@@ -153,10 +191,18 @@ def build_parser() -> argparse.ArgumentParser:
                      help="no progress bar (one appears on a terminal for runs over a second)")
 
     check = _command(commands, "check", "compare analytic, tape and numeric gradients of the "
-                     "linear model", run_check)
-    _data_options(check)
-    check.add_argument("--w", type=_float, default=0.0, help="slope(s) at which to check")
-    check.add_argument("--b", type=_float, default=0.0, help="intercept at which to check")
+                     "linear model or of a later lesson's model", run_check)
+    check.set_defaults(given=())
+    check.add_argument("--model", choices=["linear", *COURSE_MODELS], default="linear",
+                       help="linear: y = w*x + b and MSE, at --w and --b, on --data or --n "
+                            "points; logistic, softmax, mlp: lessons 2, 3 and 4's models on "
+                            "their data, both seeded by --seed (--data, --n, --w and --b are "
+                            "for linear only)")
+    _data_options(check, action=_Given)
+    check.add_argument("--w", type=_float, default=0.0, action=_Given,
+                       help="slope(s) at which to check")
+    check.add_argument("--b", type=_float, default=0.0, action=_Given,
+                       help="intercept at which to check")
     check.add_argument("--providers", type=_providers, default="analytic,tape,numeric",
                        help="two or more gradient providers to compare, comma-separated")
 
@@ -178,12 +224,13 @@ def _command(commands, name, help_text, function):
     return command
 
 
-def _data_options(command) -> None:
-    command.add_argument("--data", metavar="PATH",
+def _data_options(command, action="store") -> None:
+    command.add_argument("--data", metavar="PATH", action=action,
                          help="CSV file: columns x,y (header optional); with more columns "
                               "the last is y. Default: generate --n points around the reference "
                               "job's line y = 1.915x + 0.915")
-    command.add_argument("--n", type=_positive_int, default=1000, help="points to generate")
+    command.add_argument("--n", type=_positive_int, default=1000, action=action,
+                         help="points to generate")
     command.add_argument("--seed", type=_seed, default=0,
                          help="random seed for generated data and for shuffling mini-batches")
 
@@ -384,22 +431,46 @@ def _jsonable(params) -> dict:
 
 
 def run_check(args) -> int:
+    if args.model != "linear" and args.given:
+        lesson = COURSE_MODELS[args.model].lesson
+        raise ValueError(f"argument {args.given[0]}: only --model linear takes it; --model "
+                         f"{args.model} checks lesson {lesson}'s model on lesson {lesson}'s data, "
+                         "both seeded by --seed")
     _check_before_training(args)
     _check_providers_installed(args.providers)
-    x, y, _ = _load_data(args)
-    model = _new_model(x)
-    model.set_weights({"w": np.full(model.params["w"].shape, args.w), "b": args.b})
-    print(f"Gradients of the MSE of {model} on {len(y)} points:")
-    result = check_gradients(model, MSE(), x, y, providers=args.providers)
+    if args.model == "linear":
+        model, loss, x, y, data = _linear_check(args)
+        elsewhere = (f"at --w {args.w} --b {args.b}, a minimum; check at another --w and --b, "
+                     "such as the default 0")
+    else:
+        model, loss, x, y, data = _course_check(COURSE_MODELS[args.model], args.seed)
+        elsewhere = f"with --seed {args.seed}; check with another --seed"
+    print(f"Gradients of the {type(loss).__name__} of {model} on {data}:")
+    result = check_gradients(model, loss, x, y, providers=args.providers)
     verdicts = [result.verdict(name) for name in model.params]
     if "MISMATCH" in verdicts:
         print("Some gradients DISAGREE (see MISMATCH).")
         return 1
     if not result.passed:  # every gradient is rounding noise: nothing was really compared
-        raise ValueError(f"every gradient is too small to compare at --w {args.w} --b {args.b}, "
-                         "a minimum; check at another --w and --b, such as the default 0")
+        raise ValueError(f"every gradient is too small to compare {elsewhere}")
     print("All gradients agree.")
     return 0
+
+
+def _linear_check(args):
+    """(model, loss, x, y, the data in words) for the linear model at --w and --b."""
+    x, y, _ = _load_data(args)
+    model = _new_model(x)
+    model.set_weights({"w": np.full(model.params["w"].shape, args.w), "b": args.b})
+    return model, MSE(), x, y, f"{len(y)} points"
+
+
+def _course_check(course: CourseModel, seed: int):
+    """(model, loss, x, y, the data call as text, to paste into Python) for a lesson's model."""
+    x, y = course.data(**course.data_options, seed=seed)
+    call = ", ".join(f"{name}={value!r}" for name, value in {**course.data_options, "seed": seed}.items())
+    return (Sequential(list(course.layers), seed=seed), course.loss(), x, y,
+            f"{course.data.__name__}({call})")
 
 
 def run_sweep(args) -> int:

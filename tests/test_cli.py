@@ -1,5 +1,6 @@
 """The `minigd` command: seed equality, every option, JSON, and bad input."""
 
+import importlib.util
 import json
 import os
 import shutil
@@ -160,7 +161,7 @@ def test_help_documents_every_option_with_its_default():
     for command, options in {"fit": ["--data", "--n", "--seed", "--learning-rate", "--steps",
                                      "--batch-size", "--momentum", "--log-every", "--gradients",
                                      "--plot", "--json", "--quiet", "--no-progress"],
-                             "check": ["--providers", "--w", "--b"],
+                             "check": ["--model", "--providers", "--w", "--b"],
                              "sweep": ["--learning-rates", "--plot"]}.items():
         result = run_minigd(command, "--help")
         assert result.returncode == 0
@@ -431,3 +432,78 @@ def test_json_history_has_one_loss_per_step_with_mini_batches(tmp_path):
     path = tmp_path / "run.json"
     assert main(["fit", "--quiet", "--batch-size", "100", "--steps", "50", "--json", str(path)]) == 0
     assert len(json.loads(path.read_text())["history"]["loss"]) == 50
+
+
+# -- check --model: the lessons' models, on their data ------------------------------------
+
+COURSE = {"logistic": ("BinaryCrossentropy", "Dense(1, activation='sigmoid')",
+                       "make_classification_data(n=200, separation=1.5, seed=0)", 2),
+          "softmax": ("SparseCategoricalCrossentropy", "Dense(3, activation='softmax')",
+                      "make_spiral_data(n=300, seed=0)", 2),
+          "mlp": ("SparseCategoricalCrossentropy", "Dense(50, activation='tanh'), Dense(3",
+                  "make_spiral_data(n=300, seed=0)", 4)}
+HAS_TENSORFLOW = importlib.util.find_spec("tensorflow") is not None
+
+
+@pytest.mark.parametrize("model", COURSE)
+def test_check_model_agrees_on_the_lesson_s_data(model, capsys):
+    loss, layers, data, parameters = COURSE[model]
+    assert main(["check", "--model", model]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"Gradients of the {loss} of Sequential([{layers}")
+    assert f"seed=0) on {data}:\n" in out
+    assert "analytic vs numeric" in out and out.count(" ok\n") == parameters
+    assert ("analytic vs tape" in out) == HAS_TENSORFLOW
+    assert out.endswith("All gradients agree.\n")
+
+
+@pytest.mark.parametrize("model", COURSE)
+def test_check_model_without_tensorflow_compares_the_rest_and_says_tape_was_skipped(model):
+    result = without("tensorflow", ["check", "--model", model])
+    assert result.returncode == 0, result.stderr
+    assert "analytic vs numeric" in result.stdout and "tape grad" not in result.stdout
+    assert "tape skipped" in result.stdout and "All gradients agree." in result.stdout
+
+
+def test_check_model_seed_seeds_the_data_and_the_weights(capsys):
+    assert main(["check", "--model", "softmax", "--seed", "3", "--providers", "analytic,numeric"]) == 0
+    assert "seed=3) on make_spiral_data(n=300, seed=3):" in capsys.readouterr().out
+
+
+def test_check_model_linear_is_the_default(capsys):
+    assert main(["check", "--n", "100", "--w", "0.5", "--providers", "analytic,numeric"]) == 0
+    default = capsys.readouterr().out
+    assert main(["check", "--model", "linear", "--n", "100", "--w", "0.5",
+                 "--providers", "analytic,numeric"]) == 0
+    assert capsys.readouterr().out == default
+
+
+@pytest.mark.parametrize("model, option, value", [
+    ("mlp", "--w", "0.5"), ("logistic", "--b", "0"), ("softmax", "--n", "1000"),
+    ("mlp", "--data", "points.csv"),
+])
+def test_check_model_refuses_the_linear_model_s_options(model, option, value):
+    # --b 0 and --n 1000 are the defaults: given, they are still refused, not ignored
+    result = run_minigd("check", "--model", model, option, value)
+    assert result.returncode == 2 and result.stdout == ""
+    assert_one_line_error(result, f"argument {option}: only --model linear takes it", "lesson")
+
+
+def test_check_model_must_be_a_known_one():
+    result = run_minigd("check", "--model", "magic")
+    assert result.returncode == 2 and result.stdout == ""
+    assert_one_line_error(result, "argument --model", "'logistic', 'softmax', 'mlp'")
+
+
+@pytest.mark.parametrize("model", COURSE)
+def test_check_model_with_a_broken_backward_exits_1(model, monkeypatch, capsys):
+    original = mg.Dense.backward
+
+    def forgets_half_the_kernel_gradient(self, params, cache, grad_out, input_gradient=True):
+        grads, grad_x = original(self, params, cache, grad_out, input_gradient)
+        return {**grads, "kernel": grads["kernel"] / 2}, grad_x
+
+    monkeypatch.setattr(mg.Dense, "backward", forgets_half_the_kernel_gradient)
+    assert main(["check", "--model", model, "--providers", "analytic,numeric"]) == 1
+    out = capsys.readouterr().out
+    assert "MISMATCH" in out and out.endswith("Some gradients DISAGREE (see MISMATCH).\n")
