@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from .callbacks import History
+from .divergence import GROWTH_LIMIT
 from .models import Linear, Model
 
 #: Dots per inch of every figure, so a saved picture is sharp on a slide.
@@ -415,8 +416,10 @@ def plot_sweep(losses: Mapping[float, list[float]], diverged: Mapping[float, int
     """Loss curves for several learning rates, and (with ``stable_bound``) the final losses.
 
     The step axis is linear up to 10 and logarithmic beyond, so a run that diverges in
-    its first steps is a curve, not a spike. Losses are clipped at 100 times the highest
-    starting loss; a diverged run ends in an x where it leaves the frame.
+    its first steps is a curve, not a spike. The loss axis reaches up to where the
+    trainer calls a run diverged (``GROWTH_LIMIT`` times the starting loss, see
+    [`minigd.divergence`][minigd.divergence]) if a run did, else to 100 times the starting loss; a
+    diverged run's curve climbs to an x on the top edge at the step where it diverged.
 
     Args:
         losses: learning rate -> loss per step.
@@ -442,7 +445,9 @@ def plot_sweep(losses: Mapping[float, list[float]], diverged: Mapping[float, int
         figure, axes = new_figure(2 if stable_bound is not None else 1, width=5.2)
     else:
         figure, axes = ax.figure, [ax]
-    top = 100 * max((curve[0] for curve in losses.values() if len(curve)), default=1.0)
+    start = max((curve[0] for curve in losses.values() if len(curve)), default=1.0)
+    # the guard's bar, so that every loss a diverged run kept is on the chart
+    top = GROWTH_LIMIT * max(start, 1.0) if diverged else 100 * start
     curves = axes[0]
     for index, (learning_rate, curve) in enumerate(losses.items()):
         color = f"C{index}"
@@ -452,7 +457,7 @@ def plot_sweep(losses: Mapping[float, list[float]], diverged: Mapping[float, int
         curve = np.asarray(curve, dtype=np.float64)
         curves.plot(np.arange(len(curve)), curve, color=color, label=label)
         if learning_rate in diverged and len(curve):
-            curves.plot(*_exit_point(curve, top), "x", color=color, markersize=10,
+            curves.plot(diverged[learning_rate], top, "x", color=color, markersize=10,
                         markeredgewidth=2, clip_on=False)
     curves.set_xscale("symlog", linthresh=10)
     curves.set_yscale("log")
@@ -464,19 +469,6 @@ def plot_sweep(losses: Mapping[float, list[float]], diverged: Mapping[float, int
     if stable_bound is not None and ax is None:
         _draw_final_losses(axes[1], losses, diverged, stable_bound, top)
     return _result(figure, curves, ax)
-
-
-def _exit_point(curve: np.ndarray, top: float) -> tuple[float, float]:
-    """Where a loss curve leaves the plot through ``top`` (or its last point, if it stays)."""
-    above = np.flatnonzero(~(curve < top))  # NaN and inf count as above
-    if not len(above):
-        return len(curve) - 1, curve[-1]
-    step = int(above[0])
-    if step == 0 or not np.isfinite(curve[step]):
-        return step, top
-    # the crossing, interpolated on the log scale the curve is drawn on
-    low, high = np.log(curve[step - 1]), np.log(curve[step])
-    return step - 1 + (np.log(top) - low) / (high - low), top
 
 
 def _draw_final_losses(axes, losses, diverged, stable_bound: float, top: float) -> None:

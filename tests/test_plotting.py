@@ -217,14 +217,19 @@ def test_a_diverging_path_does_not_blow_up_the_view():
     assert -20 < low < 0 < 1.915 < high < 20  # ...but the view stays where its overshoots show
 
 
-def test_the_sweep_draws_the_bound_and_clips_the_diverged_run():
+def test_the_sweep_draws_the_bound_and_the_diverged_run_up_to_its_step():
     x, y = mg.make_linear_data(n=200, seed=0)
     losses = {rate: run.step_history["loss"] for rate, run in
               zip((0.01, 0.05), runs_at(x, y, (0.01, 0.05), steps=50).values())}
     bound = mg.stable_learning_rate(x)
     figure = plotting.plot_sweep(losses, {0.05: len(losses[0.05])}, stable_bound=bound)
     curves, finals = figure.axes
-    assert curves.get_xscale() == "symlog" and curves.get_ylim()[1] == pytest.approx(100 * losses[0.01][0])
+    # up to the trainer's bar for divergence, so the x sits at the step the legend names
+    top = mg.divergence.GROWTH_LIMIT * losses[0.01][0]
+    assert curves.get_xscale() == "symlog" and curves.get_ylim()[1] == pytest.approx(top)
+    marker = next(line for line in curves.lines if line.get_marker() == "x")
+    assert (marker.get_xdata()[0], marker.get_ydata()[0]) == (len(losses[0.05]), pytest.approx(top))
+    assert max(losses[0.05]) <= top  # every loss the diverged run kept is on the chart
     assert any(line.get_xdata()[0] == bound for line in finals.lines)  # the bound, drawn
     assert "stable for learning_rate < " in curves.get_legend().get_title().get_text()
 
