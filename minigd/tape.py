@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import math
 import os
 import sys
 
@@ -150,11 +151,13 @@ class _CompiledStep:
     """Forward, loss, gradient and the optimizer's update in one ``tf.function``, on variables.
 
     The function is a loop over a tensor of learning rates, one step each, inside
-    TensorFlow: a call with one rate is one step; a call with many is a *chunk*, which
-    checks each step as the divergence guard does (loss not above the guard's bar, new
-    parameters finite) and stops at the first that fails, after which the chunk is run
-    again one step at a time and the guard decides in Python. One traced function
-    serves both, so a chunk does exactly the arithmetic of the steps one by one.
+    TensorFlow: a call with one rate is one step; a call with many is a *chunk*. The
+    loop records every step's loss, and the sum of every step's new parameters, which
+    is finite unless some step made a parameter NaN or infinite. After a chunk the
+    divergence guard judges the losses in Python; if it refuses one, or the sum is not
+    finite, the chunk is run again one step at a time and the guard decides on each. One
+    traced function serves both, so a chunk does exactly the arithmetic of the steps one
+    by one.
 
     The variables mirror the parameters and the optimizer state the step was last
     given. The step computes the new values and returns them as numpy arrays; it puts
@@ -173,81 +176,63 @@ class _CompiledStep:
         self.data = (None, None, None)  # (x array, y array, their tensors): reused while the same
         self._keep_alive = (model, loss, optimizer)  # the provider's cache key holds their ids
 
-        def steps(x, y, learning_rates, limit, guarded):
+        def steps(x, y, learning_rates):
             provider.trace_count += 1  # Python code runs only while tracing
-            count = tf.shape(learning_rates)[0]
 
-            def body(index, accepted, losses, params, state):
+            def body(index, losses, total, params, state):
                 # on tensors carried by the loop, not on the variables: no reads or writes
-                # per step; the variables take the last accepted values once, after the loop
+                # per step; the variables take the last values once, after the loop
                 with tf.GradientTape() as tape:
                     tape.watch(params)
                     value = _forward_on_tensors(model, loss, params, x, y)
                 grads = tape.gradient(value, params)
                 _check_connected(model, grads)
-                new_params, new_state = optimizer.update(grads, state, params, learning_rates[index])
-                # The divergence guard's rule (minigd.divergence.DivergenceGuard): loss not
-                # above its bar (False for NaN), new parameters finite. One sum stands for
-                # all the parameters: NaN and infinity survive it; an overflow of finite ones
-                # only stops the loop early, and the guard itself then decides, in Python.
-                total = tf.add_n([tf.reduce_sum(new_params[name]) for name in params])
-                accepted = tf.logical_or(tf.logical_and(value <= limit, tf.math.is_finite(total)),
-                                         tf.logical_not(guarded))
-                # A refused step's values are kept too (selecting the last good ones would
-                # cost an op per parameter every step): run_steps then starts the chunk again
-                # one step at a time, and the guard decides.
-                return index + 1, accepted, losses.write(index, value), new_params, new_state
+                # tf.gather: one operation, where indexing makes a strided slice and three more
+                rate = tf.gather(learning_rates, index)
+                new_params, new_state = optimizer.update(grads, state, params, rate)
+                # For the guard's "new parameters finite": one running sum stands for them
+                # all (NaN and infinity survive it; an overflow of finite ones only sends the
+                # chunk to the guard step by step). Nothing in the loop waits for it or for
+                # the losses, so TensorFlow computes them beside the next step.
+                total += tf.add_n([tf.reduce_sum(new_params[name]) for name in params])
+                return index + 1, losses.write(index, value), total, new_params, new_state
 
+            count = tf.shape(learning_rates)[0]
             params = {name: tf.convert_to_tensor(variable) for name, variable in self.params.items()}
             state = tf.nest.map_structure(tf.convert_to_tensor, self.state)
             losses = tf.TensorArray(tf.float64, size=count, element_shape=())
-            # each step needs the last one's result: nothing to run ahead in parallel, and
-            # the executor then skips the bookkeeping for it
-            tried, accepted, losses, params, state = tf.while_loop(
-                lambda index, accepted, *_: tf.logical_and(index < count, accepted), body,
-                (tf.constant(0), tf.constant(True), losses, params, state), parallel_iterations=1)
+            _, losses, total, params, state = tf.while_loop(
+                lambda index, *_: index < count, body,
+                (tf.constant(0), losses, tf.constant(0.0, tf.float64), params, state))
             for name, variable in self.params.items():
                 variable.assign(params[name])
             tf.nest.map_structure(lambda variable, value: variable.assign(value), self.state, state)
-            return losses.stack()[:tried], accepted, params, state
+            return losses.stack(), total, params, state
 
         self.function = tf.function(steps, autograph=False, jit_compile=provider.jit_compile)
-        self.rest = (tf.TensorSpec((None,), tf.float64), tf.TensorSpec((), tf.float64),
-                     tf.TensorSpec((), tf.bool))
         self.full_shapes, self.traced = (tuple(x_shape), tuple(y_shape)), {}
-        self.inf, self.true, self.false = (tf.constant(np.inf, tf.float64), tf.constant(True),
-                                           tf.constant(False))
-        self.limit = (None, None)  # the guard's bar and its tensor
 
     def __call__(self, params, state, x, y, learning_rate):
         """One step, unguarded: the trainer's guard decides on the values it returns."""
-        losses, _, new_params, new_state = self._run(params, state, x, y, [learning_rate], self.inf,
-                                                     self.false)
+        losses, _, new_params, new_state = self._run(params, state, x, y, [learning_rate])
         return losses[0], new_params, new_state
 
     def run_steps(self, params, state, x, y, learning_rates, guard):
-        """Several steps in one call, checked in TensorFlow; see `minigd.gradients.train_steps_for`."""
+        """Several steps in one call, checked afterwards; see `minigd.gradients.train_steps_for`."""
         from .gradients import run_steps
 
-        if guard.limit is None or len(learning_rates) == 1:  # the run's first step sets the guard's bar
-            losses, params, state, refused = run_steps(self, params, state, x, y, learning_rates[:1], guard)
-            if refused is not None or len(learning_rates) == 1:
-                return losses, params, state, refused
-            learning_rates = learning_rates[1:]
-        else:
-            losses = []
-        if self.limit[0] != guard.limit:  # set by the run's first step: converted once
-            self.limit = (guard.limit, self.tf.constant(guard.limit, self.tf.float64))
-        tried, accepted, new_params, new_state = self._run(params, state, x, y, learning_rates, self.limit[1],
-                                                           self.true)
-        if accepted:
-            return losses + tried, new_params, new_state, None
-        # The loop stopped at a step the guard may refuse: the chunk again, one step at a
-        # time from its start (the same arithmetic), with the guard itself deciding.
-        more, params, state, refused = run_steps(self, params, state, x, y, learning_rates, guard)
-        return losses + more, params, state, refused
+        losses, total, new_params, new_state = self._run(params, state, x, y, learning_rates)
+        # The guard's own rule on each loss (the first of a run sets its bar); the new
+        # parameters of every step were checked by their sum.
+        before = guard.get_state()
+        if math.isfinite(total) and all(guard.accepts(loss, {}) for loss in losses):
+            return losses, new_params, new_state, None
+        # Some step may be refused: the chunk again, one step at a time from its start
+        # (the same arithmetic), with the guard, as it was before, deciding on each.
+        guard.set_state(before)
+        return run_steps(self, params, state, x, y, learning_rates, guard)
 
-    def _run(self, params, state, x, y, learning_rates, limit, guarded):
+    def _run(self, params, state, x, y, learning_rates):
         tf = self.tf
         synced_params, synced_state = self.synced
         # Until the results are back, the variables hold nothing the trainer has: a Ctrl-C
@@ -258,13 +243,13 @@ class _CompiledStep:
                 variable.assign(params[name])
         if state is not synced_state:
             tf.nest.map_structure(lambda variable, value: variable.assign(value), self.state, state)
-        losses, accepted, new_params, new_state = self._steps_for(x.shape, y.shape)(
-            *self._tensors(x, y), tf.constant(learning_rates, tf.float64), limit, guarded)
+        losses, total, new_params, new_state = self._steps_for(x.shape, y.shape)(
+            *self._tensors(x, y), tf.constant(learning_rates, tf.float64))
         # np.asarray: a 0-d tensor's .numpy() is a numpy scalar; parameters stay 0-d arrays
         new_params = {name: np.asarray(tensor.numpy()) for name, tensor in new_params.items()}
         new_state = tf.nest.map_structure(lambda tensor: np.asarray(tensor.numpy()), new_state)
         self.synced = (new_params, new_state)
-        return losses.numpy().tolist(), bool(accepted), new_params, new_state
+        return losses.numpy().tolist(), float(total), new_params, new_state
 
     def _steps_for(self, x_shape, y_shape):
         """The traced function for batches of this size, traced at its first use.
@@ -279,7 +264,8 @@ class _CompiledStep:
             tf = self.tf
             data = ((tf.TensorSpec(x_shape, tf.float64), tf.TensorSpec(y_shape, tf.float64))
                     if full else _data_signature(tf, x_shape, y_shape))
-            self.traced[full] = self.function.get_concrete_function(*data, *self.rest)
+            self.traced[full] = self.function.get_concrete_function(
+                *data, tf.TensorSpec((None,), tf.float64))
         return self.traced[full]
 
     def _tensors(self, x, y):

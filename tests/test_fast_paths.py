@@ -362,3 +362,38 @@ def test_parameters_stay_float64_arrays_under_every_provider():
         mg.Trainer(mg.MSE(), mg.SGD(0.01, momentum=0.5), gradients=gradients).fit(model, x, y, steps=5)
         assert all(type(value) is np.ndarray and value.dtype == np.float64
                    for value in model.params.values()), (gradients, model.params)
+
+
+class Saturated(mg.Model):
+    """tanh(a) * x + b: the loss stays finite however large ``a`` grows, even infinite."""
+
+    def __init__(self):
+        super().__init__(a=1.0, b=0.0)
+
+    def forward(self, params, x):
+        return mg.ops.tanh(params["a"]) * x + params["b"]
+
+
+class Exploding(mg.SGD):
+    """SGD that also multiplies ``a`` by 1e100 each step: infinite after the fourth."""
+
+    def update(self, grads, state, params, learning_rate):
+        new_params, new_state = super().update(grads, state, params, learning_rate)
+        return {**new_params, "a": params["a"] * 1e100}, new_state
+
+
+def test_a_chunk_stops_where_an_update_makes_a_parameter_infinite_though_the_loss_is_finite():
+    x, y = mg.make_linear_data(n=50, seed=0)
+    runs = []
+    for callbacks in ([], [EveryStep()]):  # one chunk, and one step per call
+        trainer = mg.Trainer(mg.MSE(), Exploding(0.01), gradients="tape", callbacks=callbacks,
+                             on_divergence="stop")
+        model = Saturated()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            runs.append((model, trainer.fit(model, x, y, steps=20), trainer))
+    chunked, per_step = runs[0][2], runs[1][2]
+    assert chunked.step == per_step.step == 3 and chunked.divergence.step == 3
+    assert np.isfinite(chunked.divergence.loss) and chunked.divergence.loss == per_step.divergence.loss
+    assert chunked._guard.get_state() == per_step._guard.get_state()
+    assert_same_run(*runs)
