@@ -174,6 +174,7 @@ class _CompiledStep:
                                            optimizer.init(model.params))
         self.synced = (None, None)  # the (params, state) the variables hold
         self.data = (None, None, None)  # (x array, y array, their tensors): reused while the same
+        self.rates = (None, None)  # the last learning rates and their tensor
         self._keep_alive = (model, loss, optimizer)  # the provider's cache key holds their ids
 
         def steps(x, y, learning_rates):
@@ -215,18 +216,20 @@ class _CompiledStep:
     def __call__(self, params, state, x, y, learning_rate):
         """One step, unguarded: the trainer's guard decides on the values it returns."""
         losses, _, new_params, new_state = self._run(params, state, x, y, [learning_rate])
-        return losses[0], new_params, new_state
+        return float(losses[0]), new_params, new_state
 
     def run_steps(self, params, state, x, y, learning_rates, guard):
         """Several steps in one call, checked afterwards; see `minigd.gradients.train_steps_for`."""
         from .gradients import run_steps
 
         losses, total, new_params, new_state = self._run(params, state, x, y, learning_rates)
-        # The guard's own rule on each loss (the first of a run sets its bar); the new
-        # parameters of every step were checked by their sum.
+        # The guard's own rule, asked twice, not once a step: the run's first loss sets its
+        # bar, and the largest loss (NaN if any is) is under the bar only if every one is.
+        # The new parameters of every step were checked by their sum.
         before = guard.get_state()
-        if math.isfinite(total) and all(guard.accepts(loss, {}) for loss in losses):
-            return losses, new_params, new_state, None
+        if (math.isfinite(total) and guard.accepts(float(losses[0]), {})
+                and guard.accepts(float(losses.max()), {})):
+            return losses.tolist(), new_params, new_state, None
         # Some step may be refused: the chunk again, one step at a time from its start
         # (the same arithmetic), with the guard, as it was before, deciding on each.
         guard.set_state(before)
@@ -244,12 +247,12 @@ class _CompiledStep:
         if state is not synced_state:
             tf.nest.map_structure(lambda variable, value: variable.assign(value), self.state, state)
         losses, total, new_params, new_state = self._steps_for(x.shape, y.shape)(
-            *self._tensors(x, y), tf.constant(learning_rates, tf.float64))
+            *self._tensors(x, y), self._rates(learning_rates))
         # np.asarray: a 0-d tensor's .numpy() is a numpy scalar; parameters stay 0-d arrays
         new_params = {name: np.asarray(tensor.numpy()) for name, tensor in new_params.items()}
         new_state = tf.nest.map_structure(lambda tensor: np.asarray(tensor.numpy()), new_state)
         self.synced = (new_params, new_state)
-        return losses.numpy().tolist(), float(total), new_params, new_state
+        return losses.numpy(), float(total), new_params, new_state
 
     def _steps_for(self, x_shape, y_shape):
         """The traced function for batches of this size, traced at its first use.
@@ -273,6 +276,11 @@ class _CompiledStep:
             tf = self.tf
             self.data = (x, y, (tf.constant(x, dtype=tf.float64), tf.constant(y, dtype=tf.float64)))
         return self.data[2]
+
+    def _rates(self, learning_rates):
+        if self.rates[0] != learning_rates:  # a constant rate: the same list, chunk after chunk
+            self.rates = (list(learning_rates), self.tf.constant(learning_rates, self.tf.float64))
+        return self.rates[1]
 
 
 def _data_signature(tf, x_shape, y_shape):
