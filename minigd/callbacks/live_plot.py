@@ -1,18 +1,22 @@
 """LivePlot: the loss curve redrawn in place while a run trains, like d2l's ProgressBoard.
 
-In a notebook the picture is an SVG written by hand, a few kilobytes of text that take
-a millisecond or two to build and send, so watching a run costs it almost nothing.
-matplotlib (tens to hundreds of milliseconds a picture) is used only to rewrite a PNG
-file outside a notebook.
+In a notebook the picture is an SVG written by hand, a few kilobytes of text built in a
+fraction of a millisecond, and sent by a background thread: sending one costs a Jupyter
+kernel about a millisecond, mostly waiting for its IO thread, which the training thread
+need not do. matplotlib (tens to hundreds of milliseconds a picture) is used only to
+rewrite a PNG file outside a notebook.
 """
 
 from __future__ import annotations
 
+import contextvars
 import html
 import math
 import os
 import time
+import uuid
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -28,6 +32,11 @@ LEFT, RIGHT, TOP, BOTTOM = 48, 12, 24, 32
 #: Points drawn per line, at most: about one per pixel of width. A longer record is
 #: thinned to every k-th point, so a redraw costs the same at step 1000 and step 100,000.
 MAX_POINTS = 200
+
+#: One thread sends the notebook pictures of every LivePlot, in the order they were drawn;
+#: started with the first picture (a thread started per picture would make the training
+#: thread wait for it to start).
+_SENDER: ThreadPoolExecutor | None = None
 
 
 class Panel(NamedTuple):
@@ -92,13 +101,16 @@ class LivePlot(Callback):
         self.every, self.interval, self.budget = every or 1, interval, budget
         self.filename = os.fspath(filename) if filename is not None else None
         self.redraws = 0
+        self._sending: Future | None = None  # the picture on its way, if any
+        self._send_seconds = 0.0  # how long the latest finished send took
 
     def on_train_begin(self, logs):
         from ..plotting import in_notebook
 
         self._notebook = in_notebook()
         self.active = self._notebook or self.filename is not None
-        self.redraws, self._figure, self._handle = 0, None, None
+        self._finish_sending()  # the last run's final picture, if this one follows it at once
+        self.redraws, self._figure, self._display_id = 0, None, None
         self._next_time = time.monotonic() + self.interval  # no redraw before this time...
         self._earliest = 0  # ...nor before this step (``every`` steps after the last one)
         self._next_step = 0  # the step at which to look at the clock next
@@ -142,7 +154,10 @@ class LivePlot(Callback):
             self._write_png()
         self.redraws += 1
         now = time.monotonic()
-        self._next_time = now + max(self.interval, (now - started) / self.budget)
+        # the send runs beside the training but takes the GIL at times: count it too
+        # (the latest one's time, as this one's is not known yet)
+        spent = now - started + self._send_seconds
+        self._next_time = now + max(self.interval, spent / self.budget)
 
     # -- in a notebook: an SVG, replaced in place -----------------------------------------
 
@@ -171,15 +186,49 @@ class LivePlot(Callback):
         return svg_picture(self.panels())
 
     def _show_svg(self) -> None:
-        from IPython.display import display
+        from IPython import get_ipython
 
-        # a raw bundle: IPython's SVG class would parse the text again at every redraw
+        # built here, on the training thread: the record changes as soon as training goes on
         bundle = {"image/svg+xml": self.svg(),
                   "text/plain": f"<LivePlot: {len(self.trainer.history.steps)} steps>"}
-        if self._handle is None:
-            self._handle = display(bundle, raw=True, display_id=True)
-        else:
-            self._handle.update(bundle, raw=True)  # the same picture, replaced in place
+        self._finish_sending()  # one picture on its way at a time: an older one never lands last
+        update = self._display_id is not None
+        if not update:
+            self._display_id = uuid.uuid4().hex  # names the picture that the updates replace
+        # Sending costs the kernel about a millisecond (it first flushes stdout and stderr,
+        # each a round trip to its IO thread), more than the 5% of a 15 ms run that LivePlot
+        # may take: a thread sends it while training goes on. It must be sent before the
+        # cell ends, or the front end (which files outputs under the cell that is running)
+        # would drop it or show it under the next cell: IPython runs "post_execute"
+        # callbacks as the cell ends, before the kernel answers that it is done, and ours
+        # waits for the send. The thread also runs in a copy of this thread's context,
+        # where ipykernel >= 7 keeps the running cell's header.
+        global _SENDER
+        if _SENDER is None:
+            _SENDER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="LivePlot")
+        get_ipython().events.register("post_execute", self._finish_sending)
+        self._sending = _SENDER.submit(contextvars.copy_context().run, self._send, bundle, update)
+
+    def _send(self, bundle: dict[str, str], update: bool) -> None:
+        """Shows the picture (``update``: replaces it in place); runs on the sending thread."""
+        from IPython.display import display, update_display
+
+        started = time.monotonic()
+        # a raw bundle: IPython's SVG class would parse the text again at every redraw
+        (update_display if update else display)(bundle, raw=True, display_id=self._display_id)
+        self._send_seconds = time.monotonic() - started
+
+    def _finish_sending(self) -> None:
+        """Waits until the picture on its way, if any, is sent; raises what sending it raised.
+
+        Called before each redraw, and by IPython as the cell ends ("post_execute").
+        """
+        if self._sending is not None:
+            from IPython import get_ipython
+
+            sending, self._sending = self._sending, None
+            get_ipython().events.unregister("post_execute", self._finish_sending)  # registered with it
+            sending.result()
 
     # -- outside a notebook: a PNG file, drawn by matplotlib -------------------------------
 
@@ -315,13 +364,14 @@ def _panel(panel: Panel) -> list[str]:
 def _drawable(steps: Sequence[float], values: Sequence[float], log: bool) -> tuple[np.ndarray, np.ndarray]:
     """Steps and values of at most about MAX_POINTS points, each value NaN where the line
     breaks (not finite, or not above 0 on a log scale), log10 of it on a log scale."""
-    stride = max(1, math.ceil(len(values) / MAX_POINTS))
-    keep = list(range(0, len(values), stride))
-    if keep and keep[-1] != len(values) - 1:
-        keep.append(len(values) - 1)  # always draw the latest value
-    # picked one by one from the record: converting all of a long list would cost more
-    x = np.array([steps[i] for i in keep], dtype=float)
-    y = np.array([values[i] for i in keep], dtype=float)
+    n = len(values)
+    stride = max(1, math.ceil(n / MAX_POINTS))
+    # slices of the record (copied in C): converting all of a long list would cost more
+    x, y = list(steps[:n:stride]), list(values[::stride])
+    if (n - 1) % stride:
+        x.append(steps[n - 1])  # always draw the latest value
+        y.append(values[n - 1])
+    x, y = np.array(x, dtype=float), np.array(y, dtype=float)
     if log:
         with np.errstate(divide="ignore", invalid="ignore"):  # log10(0) = -inf, log10(-1) = nan
             y = np.log10(y)
@@ -359,7 +409,8 @@ def _path(px: np.ndarray, py: np.ndarray) -> str:
     edges = np.diff(drawable)  # +1 where a piece starts, -1 just after it ends
     pieces = []
     for start, end in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
-        xy = tuple(np.column_stack([px[start:end], py[start:end]]).ravel().tolist())
+        # as Python ints: "%d" formats them faster than floats
+        xy = tuple(np.column_stack([px[start:end], py[start:end]]).astype(np.int64).ravel().tolist())
         # one % for the whole piece: formatting point by point costs twice as much
         pieces.append("M%d,%d" % xy[:2] + (" L%d,%d" * (end - start)) % xy)
     return " ".join(pieces)
