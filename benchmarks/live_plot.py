@@ -5,20 +5,18 @@
 
 Starts a kernel with jupyter_client and runs, in it, the reference job
 ``mg.Trainer(mg.MSE(), mg.SGD(0.01), callbacks=[...]).fit(mg.Linear(),
-*mg.make_linear_data(seed=0), steps=STEPS)`` in four ways, each in a cell of its own (so
-IPython ends each cell as it would in a notebook, "post_execute" callbacks included):
+*mg.make_linear_data(seed=0), steps=STEPS)`` in three ways, each in a cell of its own, as
+in a notebook:
 
 * ``none``: without LivePlot;
-* ``live``: with LivePlot as it is (the picture is sent by a background thread);
-* ``inline``: with LivePlot sending the picture on the training thread, as it did
-  before (``display(..., display_id=True)``, then the handle's ``update``);
-* ``bare``: no training, one ``display({"text/plain": "x"}, raw=True)``: the least a
-  picture can cost the thread that sends it.
+* ``live``: with LivePlot;
+* ``bare``: no training, one ``display({"text/plain": "x"}, raw=True)``: the least any
+  picture costs a Jupyter kernel.
 
-Each repetition runs the four in a rotating order, so that none always runs first or
+Each repetition runs the three in a rotating order, so that none always runs first or
 last; the table shows medians over the repetitions. Times inside LivePlot are taken by
-a subclass that times its methods (``svg``, ``_redraw``, ``_send``). Every LivePlot cell
-is also checked to have received exactly one picture, and the ``none`` cells none.
+a subclass that times its methods (``svg``, ``_show_svg``, ``_redraw``). Every LivePlot
+cell is also checked to have received exactly one picture, and the ``none`` cells none.
 """
 
 from __future__ import annotations
@@ -49,7 +47,7 @@ clock = time.perf_counter
 class Timed(LivePlot):
     # times spent in LivePlot's parts, in seconds, summed over the run
     def on_train_begin(self, logs):
-        self.spent = {{"svg": 0.0, "redraw": 0.0, "send": 0.0}}
+        self.spent = {{"svg": 0.0, "shown": 0.0, "redraw": 0.0}}
         super().on_train_begin(logs)
 
     def _timed(self, key, method, *args):
@@ -59,27 +57,14 @@ class Timed(LivePlot):
         finally:
             self.spent[key] += clock() - start
 
-    def svg(self):
+    def svg(self):  # writing the picture's text
         return self._timed("svg", super().svg)
 
-    def _redraw(self):  # on the training thread: everything LivePlot does there to draw
+    def _show_svg(self):  # the text, then display (or update) in the notebook
+        return self._timed("shown", super()._show_svg)
+
+    def _redraw(self):  # everything LivePlot does to draw
         return self._timed("redraw", super()._redraw)
-
-    def _send(self, bundle, update):  # on the sending thread
-        return self._timed("send", super()._send, bundle, update)
-
-
-class Inline(Timed):
-    # LivePlot before issue 12's change: the picture sent on the training thread
-    def _show_svg(self):
-        bundle = {{"image/svg+xml": self.svg(),
-                   "text/plain": f"<LivePlot: {{len(self.trainer.history.steps)}} steps>"}}
-        start = clock()
-        if self._display_id is None:
-            self._display_id = display(bundle, raw=True, display_id=True)
-        else:
-            self._display_id.update(bundle, raw=True)
-        self.spent["send"] += clock() - start
 
 
 def job(callbacks):
@@ -98,13 +83,6 @@ print(json.dumps({"fit": end - start}))
 """,
     "live": """
 live = Timed()
-start = clock(); job([live]); end = clock()
-live._finish_sending()  # as IPython does when the cell ends: wait for the picture
-sent = clock()
-print(json.dumps({"fit": end - start, "fit+sent": sent - start, "redraws": live.redraws, **live.spent}))
-""",
-    "inline": """
-live = Inline()
 start = clock(); job([live]); end = clock()
 print(json.dumps({"fit": end - start, "redraws": live.redraws, **live.spent}))
 """,
@@ -168,21 +146,16 @@ def main() -> None:
         return f"| {label} | {value:.2f} | {100 * value / base:.1f}% |" if share else \
             f"| {label} | {value:.2f} | |"
 
-    redraws = sorted({r["redraws"] for r in results["live"] + results["inline"]})
+    redraws = sorted({r["redraws"] for r in results["live"]})
     print(f"\nReference job, {args.steps} steps, in a Jupyter kernel (Python {versions[0]}, "
           f"ipykernel {versions[1]}, IPython {versions[2]}, {versions[3]} CPUs); median of "
           f"{args.repeat} repetitions, rotating order; LivePlot drew {redraws} picture(s) a run.\n")
     print("| | ms | % of the job without LivePlot |\n| --- | --- | --- |")
     print(row("fit without LivePlot", base, share=False))
-    print(row("fit with LivePlot (picture sent by a background thread)", ms("live", "fit")))
-    print(row("fit with LivePlot sending on the training thread (before)", ms("inline", "fit")))
-    print(row("LivePlot's time on the training thread, now", ms("live", "redraw")))
-    print(row("... of which making the SVG", ms("live", "svg")))
-    print(row("LivePlot's time on the training thread, before", ms("inline", "redraw")))
-    print(row("... of which the display call", ms("inline", "send")))
-    print(row("the display call now, on the sending thread", ms("live", "send")))
-    print(row("fit with LivePlot, until the picture is sent (a cell ending with fit)",
-              ms("live", "fit+sent")))
+    print(row("fit with LivePlot", ms("live", "fit")))
+    print(row("time inside LivePlot's redraws", ms("live", "redraw")))
+    print(row("... of which writing the SVG", ms("live", "svg")))
+    print(row("... of which display (the SVG written, then shown)", ms("live", "shown") - ms("live", "svg")))
     print(row('a bare display({"text/plain": "x"}, raw=True)', ms("bare", "display")))
 
 

@@ -4,24 +4,16 @@ In a real Jupyter kernel: tests/test_notebooks.py. Here IPython's ``display`` is
 by a recorder, so the notebook path runs in plain pytest.
 """
 
-import contextvars
 import math
 import re
 import subprocess
 import sys
-import threading
-import time
 from xml.etree import ElementTree
 
 import pytest
 
 import minigd as mg
 from minigd.callbacks.live_plot import LivePlot, Panel, svg_picture
-
-try:
-    from IPython.core.events import EventManager, available_events
-except ImportError:  # the notebook tests are skipped
-    pass
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -50,31 +42,18 @@ def trained(live: LivePlot, **fit_options) -> LivePlot:
 
 
 class RecordedDisplay:
-    """Stands in for IPython's ``display`` and ``update_display``, and for the shell that
-    runs the cell: ``end_cell`` runs its "post_execute" callbacks, as IPython does."""
+    """Stands in for IPython's ``display``; is also the handle it returns."""
 
     def __init__(self):
-        self.shown, self.updates, self.errors, self.threads = [], [], [], set()
-        self.events = EventManager(self, available_events)
-        self.display_id = None
+        self.shown, self.updates = [], []
 
-    def display(self, bundle, raw=False, display_id=None):
-        assert raw and isinstance(display_id, str) and self.display_id is None
-        self.display_id = display_id
+    def __call__(self, bundle, raw=False, display_id=None):
+        assert raw and display_id is True
         self.shown.append(bundle)
-        self.threads.add(threading.current_thread().name)
+        return self
 
-    def update_display(self, bundle, raw=False, display_id=None):
-        assert raw and display_id == self.display_id
+    def update(self, bundle, raw=False):
         self.updates.append(bundle)
-        self.threads.add(threading.current_thread().name)
-
-    def end_cell(self):
-        self.events.trigger("post_execute")
-        assert self.events.callbacks["post_execute"] == []  # LivePlot's callback is gone
-
-    def showtraceback(self):  # what IPython does with an error in a callback
-        self.errors.append(sys.exc_info()[1])
 
 
 @pytest.fixture
@@ -83,9 +62,7 @@ def notebook(monkeypatch):
     pytest.importorskip("IPython")
     recorded = RecordedDisplay()
     monkeypatch.setattr("minigd.plotting.in_notebook", lambda: True)
-    monkeypatch.setattr("IPython.display.display", recorded.display)
-    monkeypatch.setattr("IPython.display.update_display", recorded.update_display)
-    monkeypatch.setattr("IPython.get_ipython", lambda: recorded)
+    monkeypatch.setattr("IPython.display.display", recorded)
     return recorded
 
 
@@ -146,7 +123,6 @@ def test_names_are_escaped():
 
 def test_in_a_notebook_one_picture_is_shown_then_updated_in_place(notebook):
     live = trained(LivePlot(interval=0.0, budget=1.0), epochs=200)
-    notebook.end_cell()
     assert len(notebook.shown) == 1 and len(notebook.updates) >= 2
     assert live.redraws == 1 + len(notebook.updates)
     for bundle in notebook.shown + notebook.updates:
@@ -157,7 +133,6 @@ def test_in_a_notebook_one_picture_is_shown_then_updated_in_place(notebook):
 def test_the_budget_spaces_the_redraws(notebook):
     # interval 0 allows a redraw at once; a tiny budget then forbids another until the end
     live = trained(LivePlot(interval=0.0, budget=1e-9))
-    notebook.end_cell()
     assert live.redraws == 2 and len(notebook.shown) == 1 and len(notebook.updates) == 1
 
 
@@ -172,8 +147,7 @@ def test_a_long_full_batch_run_is_still_drawn_while_it_runs(notebook):
     x, y = mg.make_linear_data(seed=0)
     live = LivePlot(interval=0.0, budget=1.0)  # as often as drawing itself allows
     mg.Trainer(mg.MSE(), mg.SGD(0.01), callbacks=[live]).fit(mg.Linear(), x, y, steps=20_000)
-    notebook.end_cell()
-    assert live.redraws >= 3 and len(notebook.shown) + len(notebook.updates) == live.redraws
+    assert live.redraws >= 3
 
 
 def test_the_notebook_picture_needs_no_matplotlib():
@@ -190,70 +164,15 @@ live = LivePlot()
 with capture_output() as shown:
     x, y = mg.make_linear_data(seed=0)
     mg.Trainer(mg.MSE(), mg.SGD(0.01), callbacks=[live]).fit(mg.Linear(), x, y, steps=100)
-    InteractiveShell.instance().events.trigger("post_execute")  # the cell ends
 print(live.redraws, len(shown.outputs), "matplotlib" in sys.modules)
 """
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["1", "1", "False"]
 
 
-def test_the_picture_is_sent_by_another_thread_and_the_cell_waits_for_it(notebook, monkeypatch):
-    # the send cannot happen until the gate opens: fit must return without waiting for it
-    gate, display = threading.Event(), notebook.display
-    monkeypatch.setattr("IPython.display.display", lambda *a, **k: (gate.wait(10), display(*a, **k)))
-    live = trained(LivePlot(), epochs=1)  # a short run: one picture, at its end
-    assert live.redraws == 1 and notebook.shown == []  # drawn, still on its way
-    gate.set()
-    notebook.end_cell()  # as the cell ends, IPython waits for it
-    assert len(notebook.shown) == 1 and notebook.updates == []
-    assert notebook.threads == {"LivePlot_0"}
-
-
-def test_the_pictures_arrive_one_at_a_time_in_the_order_drawn(notebook, monkeypatch):
-    sending = []
-    update = notebook.update_display
-
-    def slow_update(bundle, **options):
-        sending.append(bundle)
-        assert len(sending) == 1  # never two at once
-        time.sleep(0.002)  # slower than a redraw: the next one must wait for this one
-        sending.pop()
-        update(bundle, **options)
-
-    monkeypatch.setattr("IPython.display.update_display", slow_update)
-    live = trained(LivePlot(interval=0.0, budget=1.0), epochs=100)
-    notebook.end_cell()
-    steps = [int(re.search(r"\d+", b["text/plain"]).group()) for b in notebook.shown + notebook.updates]
-    assert len(steps) == live.redraws >= 3
-    assert steps == sorted(steps) and steps[-1] == len(live.trainer.history.steps)  # the last one last
-
-
-def test_the_sending_thread_runs_in_the_cells_context(notebook, monkeypatch):
-    # ipykernel >= 7 keeps the running cell's header in a context variable
-    cell = contextvars.ContextVar("cell")
-    cell.set("this cell")
-    seen = []
-    display = notebook.display
-    monkeypatch.setattr("IPython.display.display",
-                        lambda *a, **k: (seen.append(cell.get(None)), display(*a, **k)))
-    trained(LivePlot(), epochs=1)
-    notebook.end_cell()
-    assert seen == ["this cell"]
-
-
-def test_a_failed_send_is_reported_when_the_cell_ends(notebook, monkeypatch):
-    def broken(*args, **kwargs):
-        raise OSError("kernel gone")
-
-    monkeypatch.setattr("IPython.display.display", broken)
-    trained(LivePlot(), epochs=1)
-    notebook.end_cell()
-    assert [str(error) for error in notebook.errors] == ["kernel gone"]  # shown, not lost
-
-
 def test_in_a_real_kernel_each_picture_lands_in_its_own_cell(tmp_path):
-    # "Run All": each cell starts as soon as the one before ends, the picture of a cell
-    # ending with fit included; one picture per cell, none in the cells between
+    # "Run All" on a busy kernel: each cell starts as soon as the one before ends; one
+    # picture per cell that trains, none in the cells between, text in the order printed
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     pytest.importorskip("ipykernel")
@@ -264,13 +183,16 @@ import time, IPython.display
 import minigd as mg
 
 def slowly(send):  # a busy kernel: each picture reaches the front end 0.2 s late
-    return lambda *args, **options: (time.sleep(0.2), send(*args, **options))
+    def slow(*args, **options):
+        time.sleep(0.2)
+        return send(*args, **options)
+    return slow
 
 IPython.display.display = slowly(IPython.display.display)
 IPython.display.update_display = slowly(IPython.display.update_display)
 """
     cells = [slow_sends,
-             fit.format("", 1000),  # one picture, sent as the cell ends
+             fit.format("", 1000),  # one picture, at the end of the run
              "print('no picture here')",
              fit.format("", 100) + "\nprint('after the fit')",
              fit.format("interval=0.0", 2000),  # drawn, then replaced in place
@@ -283,6 +205,8 @@ IPython.display.update_display = slowly(IPython.display.update_display)
     assert pictures == [0, 1, 0, 1, 1, 3, 0]
     printed = ["".join(o.get("text", "") for o in cell.outputs) for cell in notebook.cells]
     assert printed[2:4] == ["no picture here\n", "after the fit\n"]
+    kinds = [output["output_type"] for output in notebook.cells[3].outputs]
+    assert kinds == ["display_data", "stream"]  # the fit's picture above what follows it
 
 
 # -- outside a notebook ----------------------------------------------------------------

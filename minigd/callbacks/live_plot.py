@@ -1,22 +1,18 @@
 """LivePlot: the loss curve redrawn in place while a run trains, like d2l's ProgressBoard.
 
-In a notebook the picture is an SVG written by hand, a few kilobytes of text built in a
-fraction of a millisecond, and sent by a background thread: sending one costs a Jupyter
-kernel about a millisecond, mostly waiting for its IO thread, which the training thread
-need not do. matplotlib (tens to hundreds of milliseconds a picture) is used only to
-rewrite a PNG file outside a notebook.
+In a notebook the picture is an SVG written by hand, a few kilobytes of text that take
+a millisecond or two to build and send, so watching a run costs it almost nothing.
+matplotlib (tens to hundreds of milliseconds a picture) is used only to rewrite a PNG
+file outside a notebook.
 """
 
 from __future__ import annotations
 
-import contextvars
 import html
 import math
 import os
 import time
-import uuid
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -32,11 +28,6 @@ LEFT, RIGHT, TOP, BOTTOM = 48, 12, 24, 32
 #: Points drawn per line, at most: about one per pixel of width. A longer record is
 #: thinned to every k-th point, so a redraw costs the same at step 1000 and step 100,000.
 MAX_POINTS = 200
-
-#: One thread sends the notebook pictures of every LivePlot, in the order they were drawn;
-#: started with the first picture (a thread started per picture would make the training
-#: thread wait for it to start).
-_SENDER: ThreadPoolExecutor | None = None
 
 
 class Panel(NamedTuple):
@@ -101,16 +92,13 @@ class LivePlot(Callback):
         self.every, self.interval, self.budget = every or 1, interval, budget
         self.filename = os.fspath(filename) if filename is not None else None
         self.redraws = 0
-        self._sending: Future | None = None  # the picture on its way, if any
-        self._send_seconds = 0.0  # how long the latest finished send took
 
     def on_train_begin(self, logs):
         from ..plotting import in_notebook
 
         self._notebook = in_notebook()
         self.active = self._notebook or self.filename is not None
-        self._finish_sending()  # the last run's final picture, if this one follows it at once
-        self.redraws, self._figure, self._display_id = 0, None, None
+        self.redraws, self._figure, self._handle = 0, None, None
         self._next_time = time.monotonic() + self.interval  # no redraw before this time...
         self._earliest = 0  # ...nor before this step (``every`` steps after the last one)
         self._next_step = 0  # the step at which to look at the clock next
@@ -154,10 +142,7 @@ class LivePlot(Callback):
             self._write_png()
         self.redraws += 1
         now = time.monotonic()
-        # the send runs beside the training but takes the GIL at times: count it too
-        # (the latest one's time, as this one's is not known yet)
-        spent = now - started + self._send_seconds
-        self._next_time = now + max(self.interval, spent / self.budget)
+        self._next_time = now + max(self.interval, (now - started) / self.budget)
 
     # -- in a notebook: an SVG, replaced in place -----------------------------------------
 
@@ -186,49 +171,15 @@ class LivePlot(Callback):
         return svg_picture(self.panels())
 
     def _show_svg(self) -> None:
-        from IPython import get_ipython
+        from IPython.display import display
 
-        # built here, on the training thread: the record changes as soon as training goes on
+        # a raw bundle: IPython's SVG class would parse the text again at every redraw
         bundle = {"image/svg+xml": self.svg(),
                   "text/plain": f"<LivePlot: {len(self.trainer.history.steps)} steps>"}
-        self._finish_sending()  # one picture on its way at a time: an older one never lands last
-        update = self._display_id is not None
-        if not update:
-            self._display_id = uuid.uuid4().hex  # names the picture that the updates replace
-        # Sending costs the kernel about a millisecond (it first flushes stdout and stderr,
-        # each a round trip to its IO thread), more than the 5% of a 15 ms run that LivePlot
-        # may take: a thread sends it while training goes on. It must be sent before the
-        # cell ends, or the front end (which files outputs under the cell that is running)
-        # would drop it or show it under the next cell: IPython runs "post_execute"
-        # callbacks as the cell ends, before the kernel answers that it is done, and ours
-        # waits for the send. The thread also runs in a copy of this thread's context,
-        # where ipykernel >= 7 keeps the running cell's header.
-        global _SENDER
-        if _SENDER is None:
-            _SENDER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="LivePlot")
-        get_ipython().events.register("post_execute", self._finish_sending)
-        self._sending = _SENDER.submit(contextvars.copy_context().run, self._send, bundle, update)
-
-    def _send(self, bundle: dict[str, str], update: bool) -> None:
-        """Shows the picture (``update``: replaces it in place); runs on the sending thread."""
-        from IPython.display import display, update_display
-
-        started = time.monotonic()
-        # a raw bundle: IPython's SVG class would parse the text again at every redraw
-        (update_display if update else display)(bundle, raw=True, display_id=self._display_id)
-        self._send_seconds = time.monotonic() - started
-
-    def _finish_sending(self) -> None:
-        """Waits until the picture on its way, if any, is sent; raises what sending it raised.
-
-        Called before each redraw, and by IPython as the cell ends ("post_execute").
-        """
-        if self._sending is not None:
-            from IPython import get_ipython
-
-            sending, self._sending = self._sending, None
-            get_ipython().events.unregister("post_execute", self._finish_sending)  # registered with it
-            sending.result()
+        if self._handle is None:
+            self._handle = display(bundle, raw=True, display_id=True)
+        else:
+            self._handle.update(bundle, raw=True)  # the same picture, replaced in place
 
     # -- outside a notebook: a PNG file, drawn by matplotlib -------------------------------
 
