@@ -202,6 +202,8 @@ class _CompiledStep:
             params = {name: tf.convert_to_tensor(variable) for name, variable in self.params.items()}
             state = tf.nest.map_structure(tf.convert_to_tensor, self.state)
             losses = tf.TensorArray(tf.float64, size=count, element_shape=())
+            # the default parallel_iterations lets a step's loss, sum and data slicing run on a
+            # second core while the next step starts (1 made the MLP's chunk ~15% slower)
             _, losses, total, params, state = tf.while_loop(
                 lambda index, *_: index < count, body,
                 (tf.constant(0), losses, tf.constant(0.0, tf.float64), params, state))
