@@ -222,7 +222,7 @@ class _CompiledStep:
 
     def run_steps(self, params, state, x, y, learning_rates, guard):
         """Several steps in one call, checked afterwards; see `minigd.gradients.train_steps_for`."""
-        from .gradients import run_steps
+        from .gradients import run_guarded_steps
 
         losses, total, new_params, new_state = self._run(params, state, x, y, learning_rates)
         # The guard's own rule, asked twice, not once a step: the run's first loss sets its
@@ -235,7 +235,7 @@ class _CompiledStep:
         # Some step may be refused: the chunk again, one step at a time from its start
         # (the same arithmetic), with the guard, as it was before, deciding on each.
         guard.set_state(before)
-        return run_steps(self, params, state, x, y, learning_rates, guard)
+        return run_guarded_steps(self, params, state, x, y, learning_rates, guard)
 
     def _run(self, params, state, x, y, learning_rates):
         tf = self.tf
