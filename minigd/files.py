@@ -160,8 +160,8 @@ def check_writable(path: str | os.PathLike, what: str = "output file") -> None:
         what: what the file is, for the message (e.g. ``"--json file"``).
 
     Raises:
-        ValueError: naming ``path`` if its folder does not exist or is not writable, or
-            if ``path`` is a folder.
+        ValueError: naming ``path`` if its folder does not exist or a file cannot be
+            created in it, or if ``path`` is a folder.
 
     Examples:
         >>> check_writable("no/such/folder/run.json")  # doctest: +ELLIPSIS
@@ -179,10 +179,18 @@ def check_writable(path: str | os.PathLike, what: str = "output file") -> None:
         )
     if not os.path.isdir(folder):
         raise ValueError(f"{what} {path}: {folder} is a file, not a folder; choose another path.")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise ValueError(
-            f"{what} {path}: no permission to write in the folder {folder}; choose a folder you own."
-        )
+    import tempfile  # (milliseconds at import; only the CLI checks its outputs)
+
+    # The real test: the file will be written beside its final name, then renamed, so try
+    # creating one there (os.access would say yes to root everywhere, /proc included).
+    try:
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as error:
+        if isinstance(error, PermissionError):
+            why = f"no permission to write in the folder {folder}"
+        else:
+            why = f"cannot create a file in the folder {folder} (the system says: {error.strerror})"
+        raise ValueError(f"{what} {path}: {why}; choose a folder you own.") from None
 
 
 # -- reading ---------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import os
 import stat
 import sys
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -166,6 +167,14 @@ def test_check_writable_refuses_a_read_only_folder(tmp_path):
             check_writable(tmp_path / "x.json")
     finally:
         tmp_path.chmod(0o700)
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_check_writable_tries_the_folder_for_real():
+    # os.access says yes to root for /proc, where no file can be created
+    with pytest.raises(ValueError, match="no permission to write|cannot create a file") as caught:
+        check_writable("/proc/run.json", what="--json file")
+    assert str(caught.value).startswith("--json file /proc/run.json: ")
 
 
 # -- open_regular ----------------------------------------------------------------------
