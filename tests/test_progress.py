@@ -42,6 +42,20 @@ def test_every_redraw_shows_the_loss_of_the_step_it_counts():
         assert loss == f"{losses[int(count) - 1]:.4g}"
 
 
+def test_a_bar_lets_full_batch_steps_run_in_chunks(monkeypatch):
+    # it looks at the clock only at the step it guesses a redraw is due, so the steps
+    # between run as one chunk (a compiled provider: one call), not one call each
+    import minigd.gradients as gradients
+
+    chunks, run_steps = [], gradients.run_steps
+    monkeypatch.setattr(gradients, "run_steps", lambda step, *args: chunks.append(len(args[4]))
+                        or run_steps(step, *args))
+    steps = 20_000
+    text, history = fit_with_bar(steps)
+    assert sum(chunks) >= steps and len(chunks) < steps / 10
+    assert f"{steps}/{steps}" in text.split("\r")[-1]
+
+
 def test_the_bar_is_closed_and_forgotten_after_the_run():
     fit_with_bar(5)
     assert _active_bars == []

@@ -210,6 +210,36 @@ class CallbackList:
             callback.set_state(entry["state"])
 
 
+class StepPacer:
+    """For a callback that acts on time (every so many seconds), not on steps: a guess at
+    the step at which the clock reaches a deadline, from the speed since it last looked.
+
+    Such a callback reads the clock only at the guessed step and returns that step from
+    ``next_step_needed``, so the steps before it can run as one chunk. A wrong guess
+    costs little: too early, it looks again; too late, it acts a little late.
+
+    Examples:
+        >>> pacer = StepPacer()
+        >>> pacer.step_due(step=0, now=0.0, deadline=0.5)  # first look: the next step
+        1
+        >>> pacer.step_due(step=100, now=0.25, deadline=0.75)  # 400 steps/s, 0.5 s to go
+        301
+    """
+
+    def __init__(self) -> None:
+        self._looked: tuple[int, float] | None = None  # (step, time) of the last look
+
+    def step_due(self, step: int, now: float, deadline: float) -> int:
+        """The step at which to look at the clock next, after looking at ``step``."""
+        guess = step + 1
+        if self._looked is not None:
+            last_step, last_time = self._looked
+            steps_per_second = (step - last_step) / max(now - last_time, 1e-9)
+            guess += int(steps_per_second * max(deadline - now, 0.0))
+        self._looked = (step, now)
+        return guess
+
+
 def _nothing(*args) -> None:
     pass
 

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..files import atomic_write
-from .base import Callback
+from .base import Callback, StepPacer
 
 #: Line colours in each panel, in order (matplotlib's first four, so both modes agree).
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728")
@@ -102,7 +102,7 @@ class LivePlot(Callback):
         self._next_time = time.monotonic() + self.interval  # no redraw before this time...
         self._earliest = 0  # ...nor before this step (``every`` steps after the last one)
         self._next_step = 0  # the step at which to look at the clock next
-        self._checked: tuple[int, float] | None = None  # (step, time) it last looked
+        self._pacer = StepPacer()
 
     def next_step_needed(self, step: int) -> int | None:
         """The step at which LivePlot next looks at the clock; the trainer may run the
@@ -117,18 +117,7 @@ class LivePlot(Callback):
             if now >= self._next_time and step >= self._earliest:
                 self._redraw()
                 self._earliest, now = step + self.every, time.monotonic()
-            self._next_step = self._step_due(step, now)
-
-    def _step_due(self, step: int, now: float) -> int:
-        """A guess at the step at which the next redraw is due, from the speed since the
-        clock was last read; the first time, the next step."""
-        guess = step + 1
-        if self._checked is not None:
-            last_step, last_time = self._checked
-            steps_per_second = (step - last_step) / max(now - last_time, 1e-9)
-            guess += int(steps_per_second * max(self._next_time - now, 0.0))
-        self._checked = (step, now)
-        return max(guess, self._earliest)
+            self._next_step = max(self._pacer.step_due(step, now, self._next_time), self._earliest)
 
     def on_train_end(self, logs):
         if self.active and self.trainer.history is not None and self.trainer.history.steps:
