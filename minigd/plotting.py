@@ -457,6 +457,8 @@ def plot_sweep(losses: Mapping[float, list[float]], diverged: Mapping[float, int
         curve = np.asarray(curve, dtype=np.float64)
         curves.plot(np.arange(len(curve)), curve, color=color, label=label)
         if learning_rate in diverged and len(curve):
+            # dotted from its last kept loss to the x: the refused step went off the chart
+            curves.plot([len(curve) - 1, diverged[learning_rate]], [curve[-1], top], ":", color=color)
             curves.plot(diverged[learning_rate], top, "x", color=color, markersize=10,
                         markeredgewidth=2, clip_on=False)
     curves.set_xscale("symlog", linthresh=10)
@@ -466,8 +468,8 @@ def plot_sweep(losses: Mapping[float, list[float]], diverged: Mapping[float, int
                title="Loss for each learning rate")
     legend_title = f"stable for learning_rate < {stable_bound:.3g}" if stable_bound else None
     curves.legend(fontsize="small", title=legend_title, title_fontsize="small")
-    if stable_bound is not None and ax is None:
-        _draw_final_losses(axes[1], losses, diverged, stable_bound, top)
+    if stable_bound is not None and ax is None:  # (final losses need no room for blow-ups)
+        _draw_final_losses(axes[1], losses, diverged, stable_bound, 100 * start)
     return _result(figure, curves, ax)
 
 
