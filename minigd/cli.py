@@ -198,7 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "points; logistic, softmax, mlp: lessons 2, 3 and 4's models on "
                             "their data, both seeded by --seed (--data, --n, --w and --b are "
                             "for linear only)")
-    _data_options(check, action=_Given)
+    _data_options(check, action=_Given, seed_help="random seed for the generated data and, "
+                  "with --model other than linear, the model's initial weights")
     check.add_argument("--w", type=_float, default=0.0, action=_Given,
                        help="slope(s) at which to check")
     check.add_argument("--b", type=_float, default=0.0, action=_Given,
@@ -224,15 +225,15 @@ def _command(commands, name, help_text, function):
     return command
 
 
-def _data_options(command, action="store") -> None:
+def _data_options(command, action="store", seed_help="random seed for generated data and for "
+                                                      "shuffling mini-batches") -> None:
     command.add_argument("--data", metavar="PATH", action=action,
                          help="CSV file: columns x,y (header optional); with more columns "
                               "the last is y. Default: generate --n points around the reference "
                               "job's line y = 1.915x + 0.915")
     command.add_argument("--n", type=_positive_int, default=1000, action=action,
                          help="points to generate")
-    command.add_argument("--seed", type=_seed, default=0,
-                         help="random seed for generated data and for shuffling mini-batches")
+    command.add_argument("--seed", type=_seed, default=0, help=seed_help)
 
 
 def _training_options(command, learning_rate: bool = True) -> None:
@@ -508,7 +509,7 @@ def run_sweep(args) -> int:
 def _every_rate_diverged(bound: float | None, plot: str | None) -> str:
     words = ["every learning rate diverged"]
     if plot is not None:
-        words.append(f"so {plot} was not written")
+        words.append(f"{plot} was not written")
     if bound is not None:
         words.append(f"full-batch descent on this data is stable for learning_rate < {bound:.4g}")
     else:
