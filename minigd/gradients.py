@@ -26,7 +26,7 @@ import numpy as np
 
 from ._validation import check_real, check_xy
 from .divergence import all_finite
-from .formatting import format_value
+from .formatting import MAX_SHOWN, format_value
 from .losses import Loss
 from .models import Model, Params
 from .tape import TapeGradients
@@ -306,9 +306,7 @@ class GradientCheck:
         pairs = list(self.errors)
         rows = [["parameter", *(f"{p} grad" for p in self.gradients), *pairs, "verdict"]]
         for name in self._names():
-            # scalars to 10 digits; arrays to 4, so that a row stays readable
-            values = [format_value(grads[name], digits=10 if grads[name].ndim == 0 else 4)
-                      for grads in self.gradients.values()]
+            values = [_table_cell(grads[name]) for grads in self.gradients.values()]
             rows.append([name, *values, *(f"{self.errors[pair][name]:.2e}" for pair in pairs),
                          self.verdict(name)])
         return rows
@@ -338,6 +336,14 @@ class GradientCheck:
         head = "".join(f"<th>{html.escape(cell)}</th>" for cell in header)
         notes = "".join(f"<p>{html.escape(note)}</p>" for note in self._notes())
         return f"<table><tr>{head}</tr>{cells}</table>{notes}"
+
+
+def _table_cell(gradient: np.ndarray) -> str:
+    """A gradient in the check's table: a scalar to 10 digits, a small array to 4, a large
+    one as its shape and norm, so that a row for three providers still fits a terminal."""
+    if gradient.size > MAX_SHOWN:
+        return f"shape {gradient.shape}, norm {np.linalg.norm(gradient):.4g}"
+    return format_value(gradient, digits=10 if gradient.ndim == 0 else 4)
 
 
 def check_gradients(model: Model, loss: Loss, x: ArrayLike, y: ArrayLike,
