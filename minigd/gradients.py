@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
+import math
 from functools import partial
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 import numpy as np
 
 from ._validation import check_real, check_xy
-from .divergence import all_finite
+from .divergence import parameter_sum
 from .formatting import MAX_SHOWN, format_value
 from .losses import Loss
 from .models import Model, Params
@@ -178,26 +179,34 @@ def train_steps_for(step: StepFunction) -> StepsFunction:
 def run_steps(step: StepFunction, params, state, x, y, learning_rates, guard):
     """Steps one by one, as ``guard`` decides; see `train_steps_for`.
 
-    The guard's full check reads every element of every new parameter, which for a
-    small network costs more than the update itself. So the steps first run with only
-    their losses checked, and the parameters once, at the end. Steps are pure: if either
-    check fails, the chunk runs again from its start, one fully guarded step at a time
-    (the same arithmetic), and stops exactly where the guard says.
+    The guard's own check reads every element of every new parameter with
+    ``np.isfinite``, which for a small network costs more than the update. So a chunk
+    first runs with each loss compared with the guard's bar and one running sum of the
+    new parameters, which stays NaN or infinite once any parameter has been (a sum
+    carries them along). If every loss passed and the sum is finite, the chunk stands.
+    Otherwise (a sum of finite values that overflows lands here too) the chunk runs
+    again from its start, one fully guarded step at a time: steps are pure, so it is the
+    same arithmetic, and it stops exactly where the guard says. The run's first step,
+    which sets the guard's bar, and a chunk of one step go to the guard directly.
     """
-    if guard.limit is None:  # the run's first step sets the guard's bar: it goes alone
-        first = run_guarded_steps(step, params, state, x, y, learning_rates[:1], guard)
-        if first[3] is not None or len(learning_rates) == 1:
-            return first
-        more, params, state, refused = run_steps(step, first[1], first[2], x, y, learning_rates[1:], guard)
-        return first[0] + more, params, state, refused
-    losses, new_params, new_state = [], params, state
+    if guard.limit is None and learning_rates:
+        losses, params, state, refused = run_guarded_steps(step, params, state, x, y,
+                                                           learning_rates[:1], guard)
+        if refused is not None:
+            return losses, params, state, refused
+        more, params, state, refused = run_steps(step, params, state, x, y, learning_rates[1:], guard)
+        return losses + more, params, state, refused
+    if len(learning_rates) <= 1:
+        return run_guarded_steps(step, params, state, x, y, learning_rates, guard)
+    losses, new_params, new_state, total = [], params, state, 0.0
     for learning_rate in learning_rates:
         loss, new_params, new_state = step(new_params, new_state, x, y, learning_rate)
         if not loss <= guard.limit:  # also for NaN
             break
         losses.append(loss)
+        total += parameter_sum(new_params)
     else:
-        if all_finite(new_params):
+        if math.isfinite(total):
             return losses, new_params, new_state, None
     return run_guarded_steps(step, params, state, x, y, learning_rates, guard)
 

@@ -277,14 +277,23 @@ class Sequential(Model):
 
     def _backward(self, params, caches, grad_y_pred):
         # a loss written for (n,) predictions may hand back dL/dy_pred of shape (n,)
-        grad = grad_y_pred if grad_y_pred.ndim == 2 else grad_y_pred.reshape(len(grad_y_pred), -1)
+        grad = np.asarray(grad_y_pred)
+        if grad.ndim != 2:
+            grad = grad.reshape(len(grad), -1)
         grads = dict.fromkeys(params)  # filled from the top layer down, kept in the parameters' order
         for index in reversed(range(len(self.layers))):
             names = self._short_names[index]
             layer_grads, grad = self.layers[index].backward(self._own(params, index), caches[index], grad,
                                                             input_gradient=index > 0)
-            for short, full in names:
-                grads[full] = layer_grads[short]
+            try:
+                for short, full in names:
+                    grads[full] = layer_grads[short]
+            except KeyError:
+                layer = self.layers[index]
+                raise ValueError(
+                    f"layer {self.layer_names[index]!r}: {type(layer).__name__}.backward returned gradients "
+                    f"for {sorted(layer_grads)}; it must return one for each of its parameters "
+                    f"{[short for short, _ in names]}.") from None
         return grads
 
     def _own(self, params: Mapping, index: int) -> dict:

@@ -224,6 +224,8 @@ class _CompiledStep:
         """Several steps in one call, checked afterwards; see `minigd.gradients.train_steps_for`."""
         from .gradients import run_guarded_steps
 
+        if not learning_rates:
+            return [], params, state, None
         losses, total, new_params, new_state = self._run(params, state, x, y, learning_rates)
         # The guard's own rule, asked twice, not once a step: the run's first loss sets its
         # bar, and the largest loss (NaN if any is) is under the bar only if every one is.

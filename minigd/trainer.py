@@ -249,7 +249,7 @@ class Trainer:
         last = plan.steps - 1
         if not (self.metrics or self.validation_data is not None):
             needed = self._callbacks.next_step_needed(run.step)
-            last = last if needed is None else min(needed, last)
+            last = last if needed is None else min(max(needed, run.step), last)  # never in the past
         return x, y, min(last - run.step + 1, MAX_CHUNK)
 
     def _end_epoch(self, step_logs: Logs) -> Logs:

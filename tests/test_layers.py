@@ -6,6 +6,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+import minigd as mg
 from minigd.activations import ACTIVATIONS, get_activation
 from minigd.gradients import AnalyticGradients, NumericGradients, check_gradients
 from minigd.layers import Dense, Sequential
@@ -305,3 +306,24 @@ def test_layers_and_losses_do_not_import_tensorflow():
     code = ("import sys, minigd.layers, minigd.losses, minigd.activations, minigd.ops; "
             "assert 'tensorflow' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_layer_whose_backward_misses_a_parameter_is_named():
+    class Scale(mg.Layer):
+        base_name = "scale"
+
+        def build(self, input_dim, rng):
+            return {"w": np.ones(())}
+
+        def output_dim(self, input_dim):
+            return input_dim
+
+        def forward_and_cache(self, params, x):
+            return x * params["w"], x
+
+        def backward(self, params, cache, grad_out, input_gradient=True):
+            return {"W": (grad_out * cache).sum()}, grad_out * params["w"]  # "W", not "w"
+
+    x, y = mg.make_linear_data(n=20, seed=0)
+    with pytest.raises(ValueError, match=r"layer 'scale': Scale.backward returned gradients for \['W'\]"):
+        mg.Trainer(mg.MSE(), mg.SGD(0.01)).fit(mg.Sequential([Scale(), mg.Dense(1)]), x, y, steps=2)

@@ -101,6 +101,51 @@ def test_a_parameter_made_infinite_mid_chunk_stops_the_run_at_that_step():
     assert float(model.params["w"]) == 5.0 and trainer.history.steps == [0, 1, 2, 3, 4]
 
 
+class _Saturated(mg.Model):
+    """tanh(a) * x + b: the loss stays finite however large (or infinite) a is."""
+
+    def __init__(self):
+        super().__init__(a=1.0, b=0.0)
+
+    def forward(self, params, x):
+        return mg.ops.tanh(params["a"]) * x + params["b"]
+
+    def backward(self, params, x, grad_y_pred):
+        t = np.tanh(params["a"])
+        return {"a": np.sum(grad_y_pred * x) * (1 - t * t), "b": np.sum(grad_y_pred)}
+
+
+class _Resetting(mg.SGD):
+    """SGD, but a is multiplied by 1e100 each step, and reset to +-1 once infinite."""
+
+    def update(self, grads, state, params, learning_rate):
+        new_params, new_state = super().update(grads, state, params, learning_rate)
+        a = params["a"]
+        return {**new_params, "a": mg.ops.where(abs(a) < np.inf, a * 1e100, mg.ops.clip(a, -1.0, 1.0))}, new_state
+
+
+class _EveryStep(mg.Callback):
+    def next_step_needed(self, step):
+        return step
+
+
+@pytest.mark.parametrize("gradients", ["analytic", "tape"])
+def test_a_parameter_infinite_mid_chunk_stops_the_run_even_if_it_comes_back(gradients):
+    # a is infinite after step 3's update and finite again after step 4's: a chunk must
+    # stop at step 3 as one step at a time does, not judge only its last parameters
+    x, y = seed_job_data()
+    runs = []
+    for callbacks in ([], [_EveryStep()]):  # one chunk; one step per chunk
+        trainer = mg.Trainer(mg.MSE(), _Resetting(0.01), gradients=gradients, callbacks=callbacks,
+                             on_divergence="stop")
+        model = _Saturated()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            trainer.fit(model, x, y, steps=20)
+        runs.append((trainer.step, trainer.divergence.step, float(model.params["a"])))
+    assert runs[0] == runs[1] == (3, 3, 1e300)
+
+
 def test_divergence_of_another_model_suggests_a_smaller_rate():
     class Cubic(mg.Model):
         def __init__(self):
