@@ -55,7 +55,8 @@ INTERRUPTED = 130  # the shell's status for a program stopped by Ctrl-C (128 + S
 
 @dataclass(frozen=True)
 class CourseModel:
-    """A lesson's model, loss and data, for ``minigd check --model``, as the page builds them."""
+    """A lesson's model, loss and data, for ``minigd check --model`` (lessons 2 and 3 write
+    their models by hand; here they are the one-layer Sequential that computes the same)."""
 
     lesson: int
     data: Callable[..., tuple[np.ndarray, np.ndarray]]

@@ -42,7 +42,9 @@ class GradientProvider(Protocol):
 
     ``value_and_grad(model, loss, params, x, y)`` returns ``(loss_value, grads)``: the
     loss as a float and a dict with a numpy array of ``params[name]``'s shape for every
-    parameter name. It must not change ``params`` or the model.
+    parameter name. It must not change ``params`` or the model, and the same inputs must
+    give the same outputs: the trainer may compute a chunk of steps again (see
+    `run_steps`), and a provider drawing random numbers would then change the run.
 
     Optionally, a provider may also define ``train_step_for(model, loss, optimizer,
     x_shape, y_shape)``, returning None or a *step function* (see `train_step_for`)

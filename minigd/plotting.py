@@ -417,7 +417,8 @@ def plot_sweep(losses: Mapping[float, list[float]], diverged: Mapping[float, int
 
     The step axis is linear up to 10 and logarithmic beyond, so a run that diverges in
     its first steps is a curve, not a spike. The loss axis reaches up to where the
-    trainer calls a run diverged (``GROWTH_LIMIT`` times the starting loss, see
+    trainer calls a run diverged (``GROWTH_LIMIT`` times the larger of the starting loss
+    and 1, see
     [`DivergenceGuard`][minigd.divergence.DivergenceGuard]) if a run did, else to 100 times the starting loss; a
     diverged run's curve climbs to an x on the top edge at the step where it diverged.
 
