@@ -21,7 +21,7 @@ is about 0.03 ([`stable_learning_rate`][minigd.divergence.stable_learning_rate])
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -71,11 +71,27 @@ class DivergenceGuard:
     def __init__(self) -> None:
         self.limit: float | None = None
 
+    def bar(self, first_loss: float) -> float:
+        """The run's bar, or the one a run whose first loss is ``first_loss`` gets."""
+        if self.limit is not None:
+            return self.limit
+        return GROWTH_LIMIT * max(first_loss, 1.0) if math.isfinite(first_loss) else -math.inf
+
     def accepts(self, loss: float, new_params: Mapping[str, np.ndarray]) -> bool:
         """Whether a step with this loss and these new parameters may be committed."""
-        if self.limit is None:  # the first step sets the bar
-            self.limit = GROWTH_LIMIT * max(loss, 1.0) if math.isfinite(loss) else -math.inf
+        self.limit = self.bar(loss)  # the first step sets the bar
         return loss <= self.limit and all_finite(new_params)  # "<=" is False for NaN
+
+    def accepts_chunk(self, losses: Sequence[float], parameter_sum: float) -> bool:
+        """Whether every step of a chunk may be committed, judged after the chunk: every
+        loss under the bar, and ``parameter_sum`` (of every step's new parameters, see
+        `parameter_sum`) finite. A False may be a false alarm (a sum that overflowed):
+        then judge the steps one by one with `accepts`. Sets the bar only if True."""
+        limit = self.bar(losses[0])
+        if not (math.isfinite(parameter_sum) and np.max(losses) <= limit):  # max is NaN if any is
+            return False
+        self.limit = limit
+        return True
 
     def get_state(self) -> dict:
         return {"limit": self.limit}

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
-import math
 from functools import partial
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -188,27 +187,20 @@ def run_steps(step: StepFunction, params, state, x, y, learning_rates, guard):
     carries them along). If every loss passed and the sum is finite, the chunk stands.
     Otherwise (a sum of finite values that overflows lands here too) the chunk runs
     again from its start, one fully guarded step at a time: steps are pure, so it is the
-    same arithmetic, and it stops exactly where the guard says. The run's first step,
-    which sets the guard's bar, and a chunk of one step go to the guard directly.
+    same arithmetic, and it stops exactly where the guard says. A chunk of one step
+    goes to the guard directly.
     """
-    if guard.limit is None and learning_rates:
-        losses, params, state, refused = run_guarded_steps(step, params, state, x, y,
-                                                           learning_rates[:1], guard)
-        if refused is not None:
-            return losses, params, state, refused
-        more, params, state, refused = run_steps(step, params, state, x, y, learning_rates[1:], guard)
-        return losses + more, params, state, refused
     if len(learning_rates) <= 1:
         return run_guarded_steps(step, params, state, x, y, learning_rates, guard)
     losses, new_params, new_state, total = [], params, state, 0.0
     for learning_rate in learning_rates:
         loss, new_params, new_state = step(new_params, new_state, x, y, learning_rate)
-        if not loss <= guard.limit:  # also for NaN
-            break
         losses.append(loss)
         total += parameter_sum(new_params)
+        if not loss <= guard.bar(losses[0]):  # (also for NaN) no need to go on
+            break
     else:
-        if math.isfinite(total):
+        if guard.accepts_chunk(losses, total):
             return losses, new_params, new_state, None
     return run_guarded_steps(step, params, state, x, y, learning_rates, guard)
 

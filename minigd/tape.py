@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import math
 import os
 import sys
 
@@ -227,16 +226,10 @@ class _CompiledStep:
         if not learning_rates:
             return [], params, state, None
         losses, total, new_params, new_state = self._run(params, state, x, y, learning_rates)
-        # The guard's own rule, asked twice, not once a step: the run's first loss sets its
-        # bar, and the largest loss (NaN if any is) is under the bar only if every one is.
-        # The new parameters of every step were checked by their sum.
-        before = guard.get_state()
-        if (math.isfinite(total) and guard.accepts(float(losses[0]), {})
-                and guard.accepts(float(losses.max()), {})):
+        if guard.accepts_chunk(losses, total):
             return losses.tolist(), new_params, new_state, None
         # Some step may be refused: the chunk again, one step at a time from its start
-        # (the same arithmetic), with the guard, as it was before, deciding on each.
-        guard.set_state(before)
+        # (the same arithmetic), with the guard deciding on each.
         return run_guarded_steps(self, params, state, x, y, learning_rates, guard)
 
     def _run(self, params, state, x, y, learning_rates):
