@@ -222,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _command(commands, name, help_text, function):
     command = commands.add_parser(name, help=help_text, description=help_text,
                                   formatter_class=_HelpFormatter)
-    command.set_defaults(run=function)
+    command.set_defaults(run=function, command_parser=command)
     return command
 
 
@@ -536,7 +536,9 @@ def _write_png(figure, path: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # the command's own error, so that it says "minigd fit" and its --help
+        args.command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         return args.run(args)
     except DivergenceError as error:

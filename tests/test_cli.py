@@ -388,6 +388,15 @@ def test_check_needs_two_distinct_known_providers(providers):
     assert_one_line_error(result, "argument --providers", "analytic")
 
 
+def test_an_unknown_option_is_named_with_its_command(capsys):
+    # check's --model given to fit: the message says which command refused it
+    with pytest.raises(SystemExit) as exit_:
+        main(["fit", "--model", "mlp"])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == ("minigd fit: error: unrecognized arguments: --model mlp "
+                                       "(see minigd fit --help)\n")
+
+
 def test_seed_must_not_be_negative():
     result = run_minigd("fit", "--seed", "-1")
     assert result.returncode == 2
