@@ -179,6 +179,20 @@ def check_real(value, name: str, *, low: float, high: float = math.inf,
     return value
 
 
+def check_seed(value, name: str = "seed") -> int | None:
+    """Return ``value`` if it is None or a whole number >= 0 (what numpy's generators take),
+    else raise ValueError.
+
+    Examples:
+        >>> check_seed(0), check_seed(None)
+        (0, None)
+    """
+    if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral)
+                              or value < 0):
+        raise ValueError(f"{name} must be a whole number >= 0 or None, got {value!r}.")
+    return value
+
+
 def check_bool(value, name: str) -> bool:
     """Return ``value`` if it is True or False (numpy's too), else raise ValueError.
 

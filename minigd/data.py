@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validation import check_positive_int, check_real
+from ._validation import check_positive_int, check_real, check_seed
 
 
 def make_linear_data(n: int = 1000, w: float | Sequence[float] = 1.915, b: float = 0.915, noise: float = 0.1,
@@ -51,7 +51,7 @@ def make_linear_data(n: int = 1000, w: float | Sequence[float] = 1.915, b: float
     if true_w.ndim > 1 or not np.isfinite(true_w).all():
         raise ValueError(f"w must be a finite number or a 1-D sequence of numbers, got {w!r}.")
 
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     if true_w.ndim == 0:
         x = rng.uniform(low, high, size=n)
         y = true_w * x + b

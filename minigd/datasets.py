@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from ._validation import check_positive_int, check_real
+from ._validation import check_positive_int, check_real, check_seed
 
 
 def make_classification_data(n: int = 300, classes: int = 2, features: int = 2,
@@ -52,7 +52,7 @@ def make_classification_data(n: int = 300, classes: int = 2, features: int = 2,
     separation = check_real(separation, "separation", low=0.0, low_inclusive=True)
     noise = check_real(noise, "noise", low=0.0, low_inclusive=True)
 
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     labels = _balanced_labels(n, classes, rng)
     centres = _blob_centres(classes, features, separation)
     x = centres[labels] + rng.normal(0.0, noise, size=(n, features))
@@ -95,7 +95,7 @@ def make_spiral_data(n: int = 300, classes: int = 3, noise: float = 0.2,
     classes = _check_classes(classes)
     noise = check_real(noise, "noise", low=0.0, low_inclusive=True)
 
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     labels = _balanced_labels(n, classes, rng)
     x = np.empty((n, 2))
     for arm in range(classes):
@@ -135,7 +135,7 @@ def make_sine_data(n: int = 200, noise: float = 0.1, low: float = -math.pi, high
     low = check_real(low, "low", low=-np.inf)
     high = check_real(high, "high", low=low)
 
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     x = rng.uniform(low, high, size=n)
     y = np.sin(x) + rng.normal(0.0, noise, size=n)
     return x, y

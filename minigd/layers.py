@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from ._validation import check_positive_int
+from ._validation import check_positive_int, check_seed
 from .activations import Activation, get_activation
 from .models import Model, Params
 from .ops import Array
@@ -190,12 +190,9 @@ class Sequential(Model):
 
     def __init__(self, layers: Sequence[Layer] = (), seed: int | None = 0) -> None:
         super().__init__()
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
-                                 or seed < 0):
-            raise ValueError(f"seed must be a whole number >= 0 or None, got {seed!r}.")
         if isinstance(layers, Layer) or not isinstance(layers, Sequence):
             raise ValueError(f"layers must be a list of layers such as [Dense(1)], got {layers!r}.")
-        self.seed = seed
+        self.seed = check_seed(seed)
         self.layers: list[Layer] = []
         self.layer_names: list[str] = []
         self.input_dim: int | None = None

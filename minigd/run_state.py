@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import check_bool, check_positive_int
+from ._validation import check_bool, check_positive_int, check_seed
 
 
 class RunState:
@@ -40,7 +40,7 @@ class RunState:
         self.batch_start = 0
         self.loss_sum = 0.0
         self.examples = 0
-        self.rng = np.random.default_rng(seed)
+        self.rng = np.random.default_rng(check_seed(seed))
         self._epoch_rng_state = self._next_epoch_rng_state = self.rng.bit_generator.state
         self._order: tuple[int, np.ndarray] | None = None  # (epoch, its order), drawn once
 

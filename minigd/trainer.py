@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._validation import check_model_contract, check_validation_data, check_xy
+from ._validation import check_model_contract, check_seed, check_validation_data, check_xy
 from .callbacks import Callback, CallbackList, History
 from .divergence import DivergenceError, DivergenceGuard, data_scale_advice, largest_curvature, \
     learning_rate_advice
@@ -290,6 +290,7 @@ class Trainer:
         x, y = check_xy(x, y)
         model.build(x.shape)
         self._plan = plan_run(len(y), steps, epochs, batch_size, shuffle)
+        seed = check_seed(seed)
         check_model_contract(model, self.loss, x[:self._plan.batch_size], y[:self._plan.batch_size])
         if validation_data is not None:
             validation_data = check_validation_data(validation_data, model)

@@ -102,6 +102,9 @@ def test_sine_range_can_be_moved():
     (make_sine_data, {"noise": -1.0}, "noise"),
     (make_sine_data, {"low": 1.0, "high": 0.0}, "high"),
     (make_sine_data, {"low": "a"}, "low"),
+    (make_classification_data, {"seed": -1}, "seed"),
+    (make_spiral_data, {"seed": 1.5}, "seed"),
+    (make_sine_data, {"seed": "a"}, "seed"),
 ])
 def test_bad_arguments_are_named(make, kwargs, argument):
     with pytest.raises(ValueError, match=f"^{argument} "):
