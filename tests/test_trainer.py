@@ -109,6 +109,8 @@ BAD_FIT_INPUTS = [
     ({"steps": None}, "give steps .* or epochs"),
     ({"batch_size": 0}, "batch_size must be a whole number >= 1"),
     ({"batch_size": 1000}, "batch_size=1000 is larger than the 3 training examples"),
+    ({"seed": -1}, "seed must be a whole number >= 0 or None, got -1"),
+    ({"seed": "a"}, "seed must be a whole number >= 0 or None, got 'a'"),
     ({"validation_data": [1.0, 2.0, 3.0]}, r"validation_data must be a pair \(x_val, y_val\)"),
     ({"validation_data": ([1.0], [1.0, 2.0])},
      "validation_data x and validation_data y have different lengths"),
@@ -163,3 +165,23 @@ def test_trainer_arguments_are_checked(loss, optimizer, message):
 def test_fit_refuses_something_that_is_not_a_model():
     with pytest.raises(ValueError, match="model must be a minigd.Model"):
         make_trainer().fit(lambda x: x, [1.0], [1.0], steps=1)
+
+
+class FailsToBegin(mg.Callback):
+    def __init__(self, error):
+        self.error = error
+
+    def on_train_begin(self, logs):
+        raise self.error
+
+
+@pytest.mark.parametrize("error", [ValueError("bad setup"), KeyboardInterrupt()])
+def test_an_error_in_on_train_begin_is_the_one_fit_raises(data, error):
+    # the callbacks after the failing one never set themselves up, so their on_train_end
+    # (which would trip over the missing setup) is not called; the one before it ends
+    ended = []
+    before = mg.LambdaCallback(on_train_end=lambda logs: ended.append("before"))
+    after = [mg.EarlyStopping(restore_best_weights=True), mg.LivePlot()]
+    with pytest.raises(type(error)) as raised:
+        make_trainer(callbacks=[before, FailsToBegin(error), *after]).fit(mg.Linear(), *data, steps=5)
+    assert raised.value is error and ended == ["before"]

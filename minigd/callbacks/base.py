@@ -135,6 +135,7 @@ class CallbackList:
             methods = self._methods[hook]
             if len(methods) < 2:
                 setattr(self, hook, methods[0] if methods else _nothing)
+        self._begun: list[Callback] = []  # set by on_train_begin
         # asked before every chunk: only the callbacks that need some steps live
         self._planners = [planner for planner in map(_planner, self.callbacks) if planner is not None]
 
@@ -157,8 +158,11 @@ class CallbackList:
         return needed
 
     def on_train_begin(self, logs: Logs) -> None:
-        for method in self._methods["on_train_begin"]:
-            method(logs)
+        self._begun = []  # the callbacks whose on_train_begin has run, in order
+        for callback in self.callbacks:
+            if _overrides(callback, "on_train_begin"):
+                callback.on_train_begin(logs)
+            self._begun.append(callback)
 
     def on_epoch_begin(self, epoch: int, logs: Logs) -> None:
         for method in self._methods["on_epoch_begin"]:
@@ -177,11 +181,16 @@ class CallbackList:
             method(epoch, logs)
 
     def on_train_end(self, logs: Logs) -> None:
-        """Every callback's ``on_train_end`` runs, even if an earlier one raises."""
+        """Every callback's ``on_train_end`` runs, even if an earlier one raises, but only
+        for callbacks whose ``on_train_begin`` has run: a run that failed (or was
+        interrupted) in an earlier callback's ``on_train_begin`` must end with that
+        error, not with one from a callback that never set itself up."""
         errors = []
-        for method in self._methods["on_train_end"]:
+        for callback in self._begun:
+            if not _overrides(callback, "on_train_end"):
+                continue
             try:
-                method(logs)
+                callback.on_train_end(logs)
             except Exception as error:  # close every file and bar first, then report
                 errors.append(error)
         if errors:
