@@ -363,19 +363,33 @@ class Trainer:
             self.save_checkpoint(self._requested_checkpoints.pop(0))
 
     def _resume(self, path) -> None:
-        """Put the model, optimizer, counters and callbacks where the checkpoint left them."""
+        """Put the model, optimizer, counters and callbacks where the checkpoint left them.
+
+        All or nothing for what outlives the run: if the checkpoint does not fit this run
+        (other callbacks, a damaged file), the model's weights, the optimizer's state and
+        its learning rate are left as they were, and the error names the file.
+        """
         from . import checkpoints
 
         content = checkpoints.read_checkpoint(path)
-        self._fingerprint.check(content["fingerprint"], path)
-        self.model.set_weights(content["params"])
-        self.optimizer_state = content["optimizer_state"]
-        if not callable(self.optimizer.learning_rate):  # a callback may have changed it
-            self.optimizer.learning_rate = content["learning_rate"]
-        self._run.set_state(content["run"])
-        self._guard.set_state(content["guard"])
-        self._callbacks.set_state(content["callbacks"])
-        self.stop_training = content["stop_training"]
+        before = self.model.get_weights(), self.optimizer_state, self.optimizer.learning_rate
+        try:
+            self._fingerprint.check(content["fingerprint"], path)
+            self.model.set_weights(content["params"])
+            self.optimizer_state = content["optimizer_state"]
+            if not callable(self.optimizer.learning_rate):  # a callback may have changed it
+                self.optimizer.learning_rate = content["learning_rate"]
+            self._run.set_state(content["run"])
+            self._guard.set_state(content["guard"])
+            self._callbacks.set_state(content["callbacks"])
+            self.stop_training = content["stop_training"]
+        except Exception as error:
+            self.model.set_weights(before[0])
+            self.optimizer_state, self.optimizer.learning_rate = before[1:]
+            if isinstance(error, ValueError) and str(path) in str(error):
+                raise  # a mismatch, explained already, with the file's name
+            reason = error if isinstance(error, ValueError) else f"the trainer state is damaged ({error!r})."
+            raise ValueError(f"{path}: {reason}") from None
 
     def __repr__(self) -> str:
         return (f"Trainer(loss={self.loss!r}, optimizer={self.optimizer!r}, "

@@ -23,7 +23,7 @@ def reference_data(n=200, seed=0):
 
 
 def run(tmp_path, steps=30, resume_from=None, batch_size=None, shuffle=True, optimizer=None,
-        data=None, save_every=None, callbacks=None):
+        data=None, save_every=None, callbacks=None, model=None):
     """A run with EarlyStopping (it keeps state) and, if asked, a checkpoint every step."""
     x, y = data if data is not None else reference_data()
     stopper = mg.EarlyStopping(monitor="loss", patience=3, min_delta=1e-4, restore_best_weights=True)
@@ -31,7 +31,7 @@ def run(tmp_path, steps=30, resume_from=None, batch_size=None, shuffle=True, opt
                                every=save_every or 10**9)
     trainer = mg.Trainer(mg.MSE(), optimizer or mg.SGD(0.02, momentum=0.9),
                          callbacks=[stopper, saver, *(callbacks or [])])
-    model = mg.Linear()
+    model = model if model is not None else mg.Linear()
     history = trainer.fit(model, x, y, steps=steps, batch_size=batch_size, shuffle=shuffle, seed=5,
                           resume_from=resume_from)
     return model, history, trainer
@@ -82,12 +82,28 @@ def test_resuming_with_shuffle_flipped_is_refused(tmp_path):
         run(tmp_path / "again", batch_size=64, shuffle=False, resume_from=tmp_path / "step-3.npz")
 
 
-def test_resuming_without_a_stateful_callback_is_refused(tmp_path):
+def test_resuming_without_a_stateful_callback_is_refused_and_changes_nothing(tmp_path):
     run(tmp_path, steps=3, save_every=3)
     x, y = reference_data()
-    trainer = mg.Trainer(mg.MSE(), mg.SGD(0.02, momentum=0.9))
-    with pytest.raises(ValueError, match="EarlyStopping"):
-        trainer.fit(mg.Linear(), x, y, steps=30, seed=5, resume_from=tmp_path / "step-3.npz")
+    optimizer = mg.SGD(0.02, momentum=0.9)
+    trainer, model = mg.Trainer(mg.MSE(), optimizer), mg.Linear(w=7.0, b=7.0)
+    with pytest.raises(ValueError, match=r"step-3\.npz: .*EarlyStopping"):
+        trainer.fit(model, x, y, steps=30, seed=5, resume_from=tmp_path / "step-3.npz")
+    assert model.get_weights() == {"w": 7.0, "b": 7.0}  # not the checkpoint's weights
+    assert not trainer.optimizer_state["velocity"]["w"] and optimizer.learning_rate == 0.02
+
+
+def test_a_checkpoint_with_a_damaged_tree_is_refused_and_changes_nothing(tmp_path):
+    from minigd import checkpoints
+
+    run(tmp_path, steps=3, save_every=3)
+    content = checkpoints.read_checkpoint(tmp_path / "step-3.npz")
+    del content["run"]  # as if edited by hand
+    checkpoints.write_checkpoint(tmp_path / "edited.npz", content)
+    model = mg.Linear(w=7.0, b=7.0)
+    with pytest.raises(ValueError, match=r"edited\.npz: the trainer state is damaged \(KeyError\('run'\)\)"):
+        run(tmp_path / "again", resume_from=tmp_path / "edited.npz", model=model)
+    assert model.get_weights() == {"w": 7.0, "b": 7.0}
 
 
 # -- Ctrl-C at any instant --------------------------------------------------------------------
