@@ -56,8 +56,10 @@ class Trainer:
             max(first loss, 1); ``"stop"`` ends the run quietly instead, with a warning,
             and leaves the error in ``trainer.divergence``.
         metrics: names such as ``"accuracy"`` or ``"mae"`` (Keras's), or callables
-            ``(y_true, y_pred) -> float``; each is computed on the training data after
-            every epoch, and as ``"val_<name>"`` on ``validation_data``.
+            ``(y_true, y_pred) -> float``, in a list (or one alone); each is computed on
+            the training data after every epoch, and as ``"val_<name>"`` on
+            ``validation_data``. A name may not be ``loss``, ``learning_rate``,
+            ``batch_size`` or start with ``val_``: those keys are the trainer's.
 
     Attributes:
         model, train_data, validation_data: what the current or last ``fit`` uses.
@@ -412,12 +414,26 @@ def _stop_reason(error: BaseException) -> str:
     return "diverged" if isinstance(error, DivergenceError) else "error"
 
 
+#: Log keys the trainer writes itself, which a metric's name must not overwrite.
+RESERVED_LOG_KEYS = ("loss", "learning_rate", "batch_size")
+
+
 def _check_metrics(metrics) -> list:
     if not metrics:
         return []
     from .metrics import get_metric
 
-    return [get_metric(metric) for metric in metrics]
+    if isinstance(metrics, str) or callable(metrics):  # one metric: metrics="mae"
+        metrics = [metrics]
+    metrics = [get_metric(metric) for metric in metrics]
+    names = [metric.name for metric in metrics]
+    for name in names:
+        # "val_loss" would collide with the validation loss, "val_x" with val_ of a metric "x"
+        if name in RESERVED_LOG_KEYS or name.startswith("val_") or names.count(name) > 1:
+            raise ValueError(f"metrics: the name {name!r} is taken (by the trainer's own logs "
+                             f"{list(RESERVED_LOG_KEYS)}, the val_ prefix, or another metric); "
+                             "give the metric another name, e.g. Metric(function, name=...).")
+    return metrics
 
 
 def _check_callbacks(callbacks) -> list[Callback]:

@@ -140,3 +140,25 @@ def test_unknown_metrics_are_refused_with_the_names_allowed(identifier):
 def test_bad_arguments_are_named(make, argument):
     with pytest.raises(ValueError, match=argument):
         make()
+
+
+def test_one_metric_name_is_accepted_as_well_as_a_list():
+    import minigd as mg
+
+    x, y = mg.make_linear_data(n=20, seed=0)
+    history = mg.Trainer(mg.MSE(), mg.SGD(), metrics="mae").fit(mg.Linear(), x, y, steps=2)
+    assert len(history.history["mae"]) == 2
+
+
+@pytest.mark.parametrize("metrics", [
+    [Metric(mean_absolute_error, name="loss")],
+    [Metric(mean_absolute_error, name="learning_rate")],
+    [Metric(mean_absolute_error, name="val_loss")],
+    ["mae", Metric(mean_squared_error, name="mae")],
+])
+def test_a_metric_may_not_overwrite_another_log_key(metrics):
+    import minigd as mg
+
+    taken = metrics[-1].name if isinstance(metrics[-1], Metric) else metrics[-1]
+    with pytest.raises(ValueError, match=f"metrics: the name '{taken}' is taken"):
+        mg.Trainer(mg.MSE(), mg.SGD(), metrics=metrics)
