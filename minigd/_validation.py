@@ -87,7 +87,7 @@ def check_validation_data(validation_data, model) -> tuple[np.ndarray, np.ndarra
     return x_val, y_val
 
 
-def check_model_contract(model, loss, x: np.ndarray, y: np.ndarray) -> None:
+def check_model_contract(model, loss, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Check, once before training, what every step relies on; ValueError if it does not hold.
 
     * the model has parameters and takes ``x``;
@@ -100,6 +100,9 @@ def check_model_contract(model, loss, x: np.ndarray, y: np.ndarray) -> None:
         loss: the loss it will train with.
         x: one batch of inputs.
         y: their targets.
+
+    Returns:
+        the model's predictions for ``x``.
     """
     name = type(model).__name__
     if not model.params:
@@ -122,6 +125,22 @@ def check_model_contract(model, loss, x: np.ndarray, y: np.ndarray) -> None:
                          f"{name}'s predictions of shape {y_pred.shape}: {error}") from None
     for param in model.params:
         _check_forward_uses(model, param, x, y_pred)
+    return y_pred
+
+
+def check_targets(loss, y: np.ndarray, y_pred: np.ndarray, name: str) -> None:
+    """ValueError unless ``loss`` accepts every target in ``y`` (e.g. class labels in
+    range), not only the first batch's, before the first step.
+
+    ``y_pred`` are one batch's predictions: every example's has the same shape, so its
+    first row, repeated without a copy, stands in for all of them, and no forward pass
+    over all the data is needed.
+    """
+    stand_in = np.broadcast_to(y_pred[:1], (len(y), *y_pred.shape[1:]))
+    try:
+        loss.check(y, stand_in)
+    except ValueError as error:
+        raise ValueError(f"{name}: {error}") from None
 
 
 def _forward(model, params, x) -> np.ndarray:

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._validation import check_model_contract, check_seed, check_validation_data, check_xy
+from ._validation import check_model_contract, check_seed, check_targets, check_validation_data, \
+    check_xy
 from .callbacks import Callback, CallbackList, History
 from .divergence import DivergenceError, DivergenceGuard, data_scale_advice, largest_curvature, \
     learning_rate_advice
@@ -293,9 +294,12 @@ class Trainer:
         model.build(x.shape)
         self._plan = plan_run(len(y), steps, epochs, batch_size, shuffle)
         seed = check_seed(seed)
-        check_model_contract(model, self.loss, x[:self._plan.batch_size], y[:self._plan.batch_size])
+        batch = self._plan.batch_size
+        y_pred = check_model_contract(model, self.loss, x[:batch], y[:batch])
+        check_targets(self.loss, y, y_pred, "y")  # all of y: the contract saw one batch
         if validation_data is not None:
             validation_data = check_validation_data(validation_data, model)
+            check_targets(self.loss, validation_data[1], y_pred, "validation_data y")
         if model is not self.model or self.optimizer_state is None:
             self.optimizer_state = self.optimizer.init(model.params)  # the state is this model's
         self.model, self.train_data, self.validation_data = model, (x, y), validation_data

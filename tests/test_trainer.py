@@ -185,3 +185,15 @@ def test_an_error_in_on_train_begin_is_the_one_fit_raises(data, error):
     with pytest.raises(type(error)) as raised:
         make_trainer(callbacks=[before, FailsToBegin(error), *after]).fit(mg.Linear(), *data, steps=5)
     assert raised.value is error and ended == ["before"]
+
+
+@pytest.mark.parametrize("where", ["y", "validation_data y"])
+def test_every_label_is_checked_before_the_first_step_not_only_the_first_batch(where):
+    x, labels = mg.make_spiral_data(n=30, seed=0)
+    bad = labels.astype(float)
+    bad[-1] = 3.0  # in the last mini-batch, and out of range for 3 classes
+    y, y_val = (bad, labels) if where == "y" else (labels, bad)
+    model = mg.Sequential([mg.Dense(3, activation="softmax")], seed=0)
+    with pytest.raises(ValueError, match=f"^{where}: y_true holds 3.0: labels must be whole numbers 0 to 2"):
+        mg.Trainer(mg.SparseCategoricalCrossentropy(), mg.SGD(0.1)).fit(
+            model, x, y, steps=5, batch_size=10, validation_data=(x, y_val))
