@@ -27,6 +27,7 @@ of them, e.g. Adam's betas and Adagrad's initial accumulator, to float32 first).
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -111,7 +112,16 @@ class Optimizer:
     def learning_rate_at(self, iterations: float) -> float:
         """The rate for the step after ``iterations`` steps: the number, or the schedule's value."""
         rate = self._learning_rate
-        return float(rate(int(iterations))) if callable(rate) else rate
+        if not callable(rate):
+            return rate
+        value = rate(int(iterations))
+        # a schedule may be the user's code: a negative rate would turn descent into ascent
+        # (and NaN spoil every number) without a word, so say which value and where; 0 is
+        # allowed, where a decay ends (CosineDecay with alpha=0)
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < math.inf:
+            raise ValueError(f"learning_rate: the schedule {rate!r} returned {value!r} at step "
+                             f"{int(iterations)}; a learning rate must be a finite number >= 0.")
+        return float(value)
 
     def init(self, params: Mapping[str, Array]) -> State:
         """The state before the first step: no iterations yet, every slot at its start."""

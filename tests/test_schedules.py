@@ -378,3 +378,24 @@ def test_a_resumed_run_changes_the_rate_exactly_as_the_whole_run(tmp_path, make_
     assert resumed.history == whole.history
     assert resumed.step_history == whole.step_history
     assert resumed_callback.get_state() == whole_callback.get_state()
+
+
+@pytest.mark.parametrize("returned", [-1.0, float("nan"), float("inf"), "a", None, True])
+def test_a_schedule_returning_no_positive_rate_is_stopped_at_that_step(returned):
+    import minigd as mg
+
+    x, y = mg.make_linear_data(n=20, seed=0)
+    model = mg.Linear()
+    schedule = lambda step: 0.01 if step < 2 else returned  # noqa: E731
+    with pytest.raises(ValueError, match=rf"returned {returned!r} at step 2; a learning rate must be a finite number >= 0"
+                       .replace("(", r"\(")):
+        mg.Trainer(mg.MSE(), mg.SGD(schedule)).fit(model, x, y, steps=5)
+
+
+def test_a_schedule_may_end_at_a_rate_of_zero():
+    import minigd as mg
+
+    x, y = mg.make_linear_data(n=20, seed=0)
+    model = mg.Linear()
+    mg.Trainer(mg.MSE(), mg.SGD(mg.schedules.CosineDecay(0.01, decay_steps=3))).fit(model, x, y, steps=6)
+    assert mg.schedules.CosineDecay(0.01, decay_steps=3)(5) == 0.0  # the last steps change nothing
