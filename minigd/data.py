@@ -76,7 +76,7 @@ def read_csv(path: str | os.PathLike,
     What the file may look like (see the "Data files" guide):
 
     * the separator is found from the first lines: ``;``, tab, ``,`` or spaces;
-    * a first row that is not all numbers is a header, and is skipped;
+    * a first row of names (text, and no numbers) is a header, and is skipped;
     * ``#`` starts a comment, to the end of the line; blank lines, and lines of only
       separators (a spreadsheet's empty row), are skipped; line numbers in errors
       are still the file's own;
@@ -244,9 +244,12 @@ def _without_trailing_empty(cells: list[str]) -> list[str]:
 
 
 def _is_header(cells: list[str]) -> bool:
-    """A first row is a header if a cell is neither empty, nor a number, nor 2,5-like."""
-    return any(cell.strip() and _number(cell) is None and not _DECIMAL_COMMA.fullmatch(cell.strip())
+    """A first row is a header if a cell is text (neither empty, nor a number, nor
+    2,5-like) and no cell is a number: ``1,N/A`` is a row of data with a bad cell, which
+    is reported, not skipped as a header."""
+    text = any(cell.strip() and _number(cell) is None and not _DECIMAL_COMMA.fullmatch(cell.strip())
                for cell in cells)
+    return text and not any(_number(cell) is not None for cell in cells)
 
 
 # -- the precise (slow) path: one line at a time ---------------------------------------

@@ -167,6 +167,9 @@ BAD_CONTENT = {
                                   "infinite values."),
     "text": ("1,2\n3,4\n5 ,abc\n", ", line 3, column 2: 'abc' is not a number."),
     "second header": ("x,y\n1,2\nx,y\n", ", line 3, column 1: 'x' is not a number."),
+    # a first row with a number in it is data, not a header to skip
+    "bad first row": ("1,N/A\n2,3\n", ", line 1, column 2: 'N/A' is not a number."),
+    "bad first cell": ("0x10,2\n2,3\n", ", line 1, column 1: '0x10' is not a number."),
     "broken quote": ('1,2\n"3,4\n', ", line 2: 1 column(s), but the file started with 2."),
     "not utf-8": (b"1,2\n\xff\xfe,3\n", " is not a text (UTF-8) CSV file."),
 }
