@@ -7,6 +7,7 @@ what is allowed. They run once, before training starts, never inside the step lo
 from __future__ import annotations
 
 import math
+import os
 import numbers
 
 import numpy as np
@@ -210,6 +211,24 @@ def check_seed(value, name: str = "seed") -> int | None:
                               or value < 0):
         raise ValueError(f"{name} must be a whole number >= 0 or None, got {value!r}.")
     return value
+
+
+def check_path(value, name: str) -> str:
+    """Return ``value`` as a str if it names a file (a str or an os.PathLike), else raise
+    ValueError."""
+    if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
+        raise ValueError(f"{name} must be a file path (a non-empty str or pathlib.Path), got {value!r}.")
+    return os.fspath(value)
+
+
+def check_stream(stream, name: str = "stream"):
+    """Return ``stream`` if it is None or has a ``write`` method (a file, ``sys.stdout``,
+    ``io.StringIO()``), else raise ValueError: a file *name* here would fail only at the
+    first line written, in the middle of a run."""
+    if stream is not None and not callable(getattr(stream, "write", None)):
+        raise ValueError(f"{name} must be an open text stream such as sys.stdout or "
+                         f"open('log.txt', 'w') (or None), got {stream!r}.")
+    return stream
 
 
 def check_bool(value, name: str) -> bool:

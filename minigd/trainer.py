@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._validation import check_model_contract, check_seed, check_targets, check_validation_data, \
+from ._validation import check_model_contract, check_path, check_seed, check_targets, check_validation_data, \
     check_xy
 from .callbacks import Callback, CallbackList, History
 from .divergence import DivergenceError, DivergenceGuard, data_scale_advice, largest_curvature, \
@@ -146,7 +146,7 @@ class Trainer:
         try:
             callbacks.on_train_begin(logs)
             if resume_from is not None:
-                self._resume(resume_from)
+                self._resume(check_path(resume_from, "resume_from"))
             # Overflow is how divergence begins; the guard reports it in words, so numpy's
             # own warnings would only add noise.
             with np.errstate(over="ignore", invalid="ignore"):
@@ -445,11 +445,15 @@ def _check_callbacks(callbacks) -> list[Callback]:
         return []
     if isinstance(callbacks, Callback):
         return [callbacks]
+    if isinstance(callbacks, (str, bytes)) or not isinstance(callbacks, Iterable):
+        raise ValueError(f"callbacks must be a list of minigd.Callback instances, got {callbacks!r}.")
     callbacks = list(callbacks)
-    for callback in callbacks:
+    for index, callback in enumerate(callbacks):
         if not isinstance(callback, Callback):
             raise ValueError(
                 f"callbacks must be minigd.Callback instances, got {callback!r}; "
                 "wrap plain functions in LambdaCallback(on_step_end=...)."
             )
+        if any(callback is other for other in callbacks[:index]):  # it would run twice a step
+            raise ValueError(f"callbacks holds {callback!r} twice; give each callback once.")
     return callbacks

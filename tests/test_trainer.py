@@ -111,6 +111,7 @@ BAD_FIT_INPUTS = [
     ({"batch_size": 1000}, "batch_size=1000 is larger than the 3 training examples"),
     ({"seed": -1}, "seed must be a whole number >= 0 or None, got -1"),
     ({"seed": "a"}, "seed must be a whole number >= 0 or None, got 'a'"),
+    ({"resume_from": 123}, r"resume_from must be a file path \(a non-empty str or pathlib.Path\), got 123"),
     ({"validation_data": [1.0, 2.0, 3.0]}, r"validation_data must be a pair \(x_val, y_val\)"),
     ({"validation_data": ([1.0], [1.0, 2.0])},
      "validation_data x and validation_data y have different lengths"),
@@ -197,3 +198,29 @@ def test_every_label_is_checked_before_the_first_step_not_only_the_first_batch(w
     with pytest.raises(ValueError, match=f"^{where}: y_true holds 3.0: labels must be whole numbers 0 to 2"):
         mg.Trainer(mg.SparseCategoricalCrossentropy(), mg.SGD(0.1)).fit(
             model, x, y, steps=5, batch_size=10, validation_data=(x, y_val))
+
+
+LOGGER = mg.StepLogger()
+
+
+@pytest.mark.parametrize("callbacks, message", [
+    (5, "callbacks must be a list of minigd.Callback instances, got 5"),
+    ("StepLogger", "callbacks must be a list of minigd.Callback instances"),
+    ([lambda step, logs: None], "wrap plain functions in LambdaCallback"),
+    ([LOGGER, mg.History(), LOGGER], "callbacks holds StepLogger.* twice"),
+])
+def test_callbacks_are_checked_when_the_trainer_is_made(callbacks, message):
+    with pytest.raises(ValueError, match=message):
+        make_trainer(callbacks=callbacks)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: mg.StepLogger(stream="stdout"), "stream must be an open text stream"),
+    (lambda: mg.ProgressBar(interval="a"), "interval must be a real number, got 'a'"),
+    (lambda: mg.ProgressBar(delay=-1), r"delay must be a finite number in \[0.0, inf\)"),
+    (lambda: mg.LivePlot(interval="a"), "interval must be a real number, got 'a'"),
+    (lambda: mg.LivePlot(budget=2), r"budget must be a fraction in \(0, 1\]"),
+])
+def test_callback_arguments_are_checked_in_the_constructor(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()

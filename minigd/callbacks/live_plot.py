@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .._validation import check_real
 from ..files import atomic_write
 from .base import Callback, StepPacer
 
@@ -85,11 +86,10 @@ class LivePlot(Callback):
                  filename: str | os.PathLike | None = None, budget: float = 0.05) -> None:
         if every is not None and not (isinstance(every, int) and every >= 1):
             raise ValueError(f"every must be None or an integer >= 1, got {every!r}.")
-        if not interval >= 0:
-            raise ValueError(f"interval must be a number of seconds >= 0, got {interval!r}.")
-        if not 0 < budget <= 1:
+        interval = check_real(interval, "interval", low=0.0, low_inclusive=True)  # seconds
+        if not (check_real(budget, "budget", low=0.0) <= 1):
             raise ValueError(f"budget must be a fraction in (0, 1], got {budget!r}.")
-        self.every, self.interval, self.budget = every or 1, interval, budget
+        self.every, self.interval, self.budget = every or 1, interval, float(budget)
         self.filename = os.fspath(filename) if filename is not None else None
         self.redraws = 0
 

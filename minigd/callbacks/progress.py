@@ -6,6 +6,7 @@ import sys
 import time
 from typing import Any, TextIO
 
+from .._validation import check_real, check_stream
 from .base import Callback, StepPacer
 
 # The bars now drawing. While one is, write_line prints through tqdm, which lifts the bar,
@@ -46,11 +47,9 @@ class ProgressBar(Callback):
             import tqdm  # noqa: F401 - fail here, with advice, not in the middle of fit
         except ImportError as error:
             raise ImportError("ProgressBar needs tqdm: pip install 'minigd[progress]'") from error
-        if not interval >= 0:
-            raise ValueError(f"interval must be a number of seconds >= 0, got {interval!r}.")
-        if not delay >= 0:
-            raise ValueError(f"delay must be a number of seconds >= 0, got {delay!r}.")
-        self.stream, self.interval, self.delay = stream, interval, delay
+        self.stream = check_stream(stream)
+        self.interval = check_real(interval, "interval", low=0.0, low_inclusive=True)  # seconds
+        self.delay = check_real(delay, "delay", low=0.0, low_inclusive=True)
         self.bar: Any = None
         self._next_draw = 0.0
         self._last: tuple[int, Any] | None = None  # the latest step and its logs

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from .._validation import check_positive_int
+from .._validation import check_positive_int, check_stream
 from ..formatting import format_params
 from .base import Callback
 
@@ -41,7 +41,7 @@ class StepLogger(Callback):
 
     def __init__(self, every: int = 50, stream: TextIO | None = None) -> None:
         self.every = check_positive_int(every, "every")
-        self.stream = stream
+        self.stream = check_stream(stream)
 
     def next_step_needed(self, step):
         # a line shows the parameters after its step; the steps between only pass by
