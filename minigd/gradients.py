@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
-from ._validation import check_real, check_xy
+from ._validation import check_model_contract, check_real, check_xy
 from .divergence import parameter_sum
 from .formatting import MAX_SHOWN, format_value
 from .losses import Loss
@@ -382,9 +382,15 @@ def check_gradients(model: Model, loss: Loss, x: ArrayLike, y: ArrayLike,
         ...                    verbose=False).passed
         True
     """
+    if not isinstance(model, Model):
+        raise ValueError(f"model must be a minigd.Model, got {model!r}.")
+    if not isinstance(loss, Loss):
+        raise ValueError(f"loss must be a minigd.Loss such as MSE(), got {loss!r}.")
+    tolerance = check_real(tolerance, "tolerance", low=0.0)
+    atol = check_real(atol, "atol", low=0.0, low_inclusive=True)
     x, y = check_xy(x, y)
     model.build(x.shape)
-    model.check_input(x)
+    check_model_contract(model, loss, x, y)  # the loss takes y (shapes, labels) before any provider runs
     gradients, skipped = {}, {}
     for provider in _providers_to_compare(providers):
         if provider.name == "analytic" and not model.has_analytic_gradient:

@@ -188,3 +188,19 @@ def test_a_custom_provider_object_is_used():
 def test_unknown_gradients_name_lists_the_choices(gradients):
     with pytest.raises(ValueError, match=r"gradients.*analytic.*numeric.*tape"):
         mg.Trainer(mg.MSE(), mg.SGD(0.01), gradients=gradients)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"model": None}, "model must be a minigd.Model, got None"),
+    ({"loss": "mse"}, "loss must be a minigd.Loss"),
+    ({"y": "two columns"}, r"MSE cannot compare y of shape \(20, 2\)"),
+    ({"tolerance": -1}, r"tolerance must be a finite number in \(0.0, inf\)"),
+    ({"atol": "a"}, "atol must be a real number"),
+])
+def test_check_gradients_names_a_bad_argument(change, message):
+    x, y = mg.make_linear_data(n=20, seed=0)
+    arguments = {"model": mg.Linear(), "loss": mg.MSE(), "x": x, "y": y, "verbose": False, **change}
+    if change.get("y") == "two columns":
+        arguments["y"] = np.column_stack([y, y])
+    with pytest.raises(ValueError, match=message):
+        mg.check_gradients(**arguments, providers=("analytic", "numeric"))
