@@ -492,14 +492,14 @@ def run_sweep(args) -> int:
             rows.append((learning_rate, "-", f"diverged at step {error.step}"))
         except Interrupted as interrupt:
             raise Interrupted(f"{interrupt} (learning rate {learning_rate:g})") from None
-    bound = stable_learning_rate(x, args.momentum) if args.batch_size is None else None
+    bound, advice = _stable_bound(x, args.momentum) if args.batch_size is None else (None, None)
     if bound is not None:  # the bound holds for full-batch descent
         print(f"Full-batch descent on this data is stable for learning_rate < {bound:.4g}.")
     print(f"{'learning_rate':<15}{'final loss':<14}result")
     for learning_rate, final, result in rows:
         print(f"{learning_rate:<15g}{final:<14}{result}")
     if len(diverged) == len(rows):  # a sweep fails only when no rate finished
-        return _fail(args, _every_rate_diverged(bound, args.plot), 1)
+        return _fail(args, _every_rate_diverged(bound, args.plot, advice), 1)
     if args.plot:
         from .plotting import plot_sweep
 
@@ -507,14 +507,22 @@ def run_sweep(args) -> int:
     return 0
 
 
-def _every_rate_diverged(bound: float | None, plot: str | None) -> str:
+def _stable_bound(x, momentum: float) -> tuple[float | None, str | None]:
+    """Full-batch SGD's exact bound on this data; for data too large to tell, None and why."""
+    try:
+        return stable_learning_rate(x, momentum), None
+    except ValueError as error:
+        return None, str(error)
+
+
+def _every_rate_diverged(bound: float | None, plot: str | None, advice: str | None) -> str:
     words = ["every learning rate diverged"]
     if plot is not None:
         words.append(f"{plot} was not written")
     if bound is not None:
         words.append(f"full-batch descent on this data is stable for learning_rate < {bound:.4g}")
     else:
-        words.append("try smaller --learning-rates")
+        words.append(advice or "try smaller --learning-rates")
     return "; ".join(words)
 
 

@@ -117,12 +117,23 @@ def parameter_sum(params: Mapping[str, np.ndarray]) -> float:
     return float(total)
 
 
-def data_scale_advice(x: np.ndarray, y: np.ndarray) -> str:
-    """Why a first loss is not finite before any update: the data's magnitude."""
+#: Data above this magnitude overflow float64 once squared (about 1.3e154) or summed.
+HUGE = 1e100
+
+
+def first_loss_advice(x: np.ndarray, y: np.ndarray) -> str:
+    """Why a first loss is not finite before any update: the data's magnitude, or, for
+    data of ordinary size, predictions that the loss cannot take."""
     largest = max(float(np.max(np.abs(x))), float(np.max(np.abs(y))))
-    return (f"The loss is not finite before any update: the data are too large for float64 "
-            f"arithmetic (the largest |value| in x and y is {largest:.3g}). Standardise them "
-            "first: subtract each column's mean and divide by its standard deviation.")
+    if largest >= HUGE:
+        return (f"The loss is not finite before any update: the data are too large for float64 "
+                f"arithmetic (the largest |value| in x and y is {largest:.3g}). Standardise them "
+                "first: subtract each column's mean and divide by its standard deviation.")
+    return (f"The loss is not finite before any update, on data of ordinary size (the largest "
+            f"|value| in x and y is {largest:.3g}): the model's first predictions are values the "
+            "loss cannot take. A cross-entropy needs probabilities in (0, 1): end the model with "
+            "a sigmoid or softmax, or give the loss from_logits=True; a forward() that takes a log "
+            "or divides must keep away from 0.")
 
 
 def largest_curvature(gradient: Callable[[dict], dict], params: Mapping[str, np.ndarray],
@@ -193,12 +204,21 @@ def stable_learning_rate(x: np.ndarray, momentum: float = 0.0, nesterov: bool = 
     """
     from .optimizers import SGD
 
-    lambda_max = float(np.linalg.eigvalsh(mse_hessian(np.asarray(x, dtype=np.float64)))[-1])
+    with np.errstate(over="ignore", invalid="ignore"):  # said in words below
+        hessian = mse_hessian(np.asarray(x, dtype=np.float64))
+    if not np.isfinite(hessian).all():
+        raise ValueError("x is too large for its curvature to be computed in float64: standardise "
+                         "it first (subtract each column's mean, divide by its standard deviation).")
+    lambda_max = float(np.linalg.eigvalsh(hessian)[-1])
     return SGD(momentum=momentum, nesterov=nesterov).stable_learning_rate(lambda_max)
 
 
 def learning_rate_advice(optimizer, lambda_max: float) -> tuple[float | None, str]:
     """The optimizer's bound for this curvature, and the sentence that explains it."""
+    if not math.isfinite(lambda_max):  # the gradients themselves overflowed
+        return None, ("The loss's curvature at the starting point is too large to measure in "
+                      "float64: standardise the data (subtract each column's mean, divide by its "
+                      "standard deviation), then choose a learning rate.")
     bound = optimizer.stable_learning_rate(lambda_max) if lambda_max > 0 else None
     if bound is not None:
         return bound, (f"Here, from the loss's curvature at the starting point (largest Hessian "

@@ -19,7 +19,7 @@ import numpy as np
 from ._validation import check_model_contract, check_path, check_seed, check_targets, check_validation_data, \
     check_xy
 from .callbacks import Callback, CallbackList, History
-from .divergence import DivergenceError, DivergenceGuard, data_scale_advice, largest_curvature, \
+from .divergence import DivergenceError, DivergenceGuard, first_loss_advice, largest_curvature, \
     learning_rate_advice
 from .gradients import GradientProvider, get_provider, train_step_for, train_steps_for
 from .interrupts import InterruptGuard
@@ -328,7 +328,7 @@ class Trainer:
     def _divergence_error(self, loss: float, learning_rate: float) -> DivergenceError:
         x, y = self.train_data
         if self._run.step == 0 and not np.isfinite(loss):
-            return DivergenceError(0, loss, learning_rate, None, self.history, data_scale_advice(x, y))
+            return DivergenceError(0, loss, learning_rate, None, self.history, first_loss_advice(x, y))
 
         def gradient(params):  # of the loss on all the data, by the run's own provider
             return self.gradients.value_and_grad(self.model, self.loss, params, x, y)[1]

@@ -374,6 +374,16 @@ def test_sweep_exits_0_when_a_rate_finishes_and_1_when_every_rate_diverges(tmp_p
     assert not plot.exists() and "wrote" not in captured.out
 
 
+def test_sweep_on_data_too_large_says_to_standardise_it(tmp_path, capsys):
+    data = tmp_path / "huge.csv"
+    x = np.linspace(-1.0, 1.0, 50) * 1e200
+    write_csv(data, x, 2 * x)
+    assert main(["sweep", "--data", str(data), "--steps", "5"]) == 1
+    captured = capsys.readouterr()
+    assert "stable for learning_rate < nan" not in captured.out
+    assert_one_line_error(captured.err, "every learning rate diverged", "x is too large", "standardise")
+
+
 def test_help_speaks_of_the_reference_job_not_the_seed():
     for command in ("fit", "check", "sweep"):
         text = " ".join(run_minigd(command, "--help").stdout.split())

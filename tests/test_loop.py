@@ -211,6 +211,21 @@ def test_overflowing_data_points_at_the_data_scale_and_keeps_parameters_finite()
     assert float(model.params["w"]) == 0.5 and float(model.params["b"]) == 0.0
 
 
+def test_a_first_loss_that_is_not_finite_on_ordinary_data_points_at_the_predictions():
+    x, labels = mg.make_spiral_data(n=30, seed=0)
+    model = mg.Sequential([mg.Dense(3)], seed=0)  # no softmax: rows are no probabilities
+    with pytest.raises(mg.DivergenceError, match=r"ordinary size.*probabilities in \(0, 1\)") as caught:
+        mg.Trainer(mg.CategoricalCrossentropy(), mg.SGD(0.1)).fit(model, x, np.eye(3)[labels], steps=3)
+    assert "too large" not in str(caught.value)
+
+
+def test_a_curvature_too_large_to_measure_gives_no_learning_rate_bound():
+    x, y = reference_data(n=50)
+    with pytest.raises(mg.DivergenceError, match="too large to measure") as caught:
+        mg.Trainer(mg.MSE(), mg.SGD(0.01)).fit(mg.Linear(), x * 1e200, y, steps=5)
+    assert caught.value.stable_learning_rate is None and "learning_rate < 0" not in str(caught.value)
+
+
 def test_after_on_divergence_stop_the_state_is_the_same_under_every_provider():
     x, y = reference_data()
     states = []
