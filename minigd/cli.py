@@ -122,6 +122,13 @@ def _seed(text: str) -> int:
     return value
 
 
+def _path(text: str) -> str:
+    """A file name; "" would be taken as "not given" and "-" as a file named "-"."""
+    if text.strip() in ("", "-"):
+        raise argparse.ArgumentTypeError(f"must name a file, got {text!r}")
+    return text
+
+
 def _learning_rates(text: str) -> list[float]:
     rates = [_positive_float(part) for part in text.split(",") if part.strip()]
     if not rates:
@@ -181,10 +188,10 @@ def build_parser() -> argparse.ArgumentParser:
     _training_options(fit)
     fit.add_argument("--log-every", type=_positive_int, default=50, metavar="K",
                      help="print a progress line every K steps")
-    fit.add_argument("--plot", metavar="PATH",
+    fit.add_argument("--plot", type=_path, metavar="PATH",
                      help="write a PNG (PATH ends in .png): the fit, the loss curve, the path on "
                           "the loss surface")
-    fit.add_argument("--json", metavar="PATH",
+    fit.add_argument("--json", type=_path, metavar="PATH",
                      help="write parameters, final loss and the per-step loss history as JSON")
     fit.add_argument("--quiet", action="store_true",
                      help="print only the final line (and the files written)")
@@ -214,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--learning-rates", type=_learning_rates, default="0.001,0.01,0.03,0.05",
                        metavar="LR,LR,...", help="comma-separated learning rates to try")
     _training_options(sweep, learning_rate=False)
-    sweep.add_argument("--plot", metavar="PATH",
+    sweep.add_argument("--plot", type=_path, metavar="PATH",
                        help="write a PNG (PATH ends in .png) with every loss curve")
     return parser
 
@@ -228,7 +235,7 @@ def _command(commands, name, help_text, function):
 
 def _data_options(command, action="store", seed_help="random seed for generated data and for "
                                                       "shuffling mini-batches") -> None:
-    command.add_argument("--data", metavar="PATH", action=action,
+    command.add_argument("--data", type=_path, metavar="PATH", action=action,
                          help="CSV file: columns x,y (header optional); with more columns "
                               "the last is y. Default: generate --n points around the reference "
                               "job's line y = 1.915x + 0.915")

@@ -407,6 +407,14 @@ def test_an_unknown_option_is_named_with_its_command(capsys):
                                        "(see minigd fit --help)\n")
 
 
+@pytest.mark.parametrize("option", ["--json", "--plot", "--data"])
+@pytest.mark.parametrize("value", ["", "-"])
+def test_a_file_option_needs_a_file_name(option, value):
+    result = run_minigd("fit", option, value)
+    assert result.returncode == 2 and result.stdout == ""
+    assert_one_line_error(result, f"argument {option}: must name a file, got {value!r}")
+
+
 def test_seed_must_not_be_negative():
     result = run_minigd("fit", "--seed", "-1")
     assert result.returncode == 2
