@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from . import ops
-from ._validation import as_data_array, check_positive_int
+from ._validation import as_data_array, check_positive_int, check_xy
 from .formatting import format_params
 from .losses import MSE
 
@@ -159,6 +159,9 @@ class Linear(Model):
                  features: int | None = None) -> None:
         if features is not None:
             features = check_positive_int(features, "features")
+            if np.ndim(w) > 1 or (np.ndim(w) == 1 and len(w) != features):
+                raise ValueError(f"w must be a number or {features} numbers (one per feature), "
+                                 f"got shape {np.shape(w)}.")
             w = np.broadcast_to(np.asarray(w, dtype=np.float64), (features,))
         elif np.ndim(w) != 0:
             raise ValueError(
@@ -209,7 +212,7 @@ class Linear(Model):
             >>> round(float(best.params["w"]), 9), round(float(best.params["b"]), 9)
             (2.0, 1.0)
         """
-        x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        x, y = check_xy(x, y)  # NaN or mismatched lengths: a message, not LAPACK's
         design = np.column_stack([x.reshape(len(x), -1), np.ones(len(x))])
         solution = np.linalg.lstsq(design, y, rcond=None)[0]
         features = None if x.ndim == 1 else x.shape[1]

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from ._validation import check_xy
 from .callbacks import History
 from .divergence import GROWTH_LIMIT
 from .models import Linear, Model
@@ -165,7 +166,7 @@ def plot_fit(model: Model, x, y, true_params: Mapping | None = None, ax=None):
         >>> [line.get_label() for line in figure.axes[0].lines]
         ['fitted: y = 1.9x + 0.9', 'true: y = 1.915x + 0.915']
     """
-    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    x, y = check_xy(x, y)  # here, not inside matplotlib: "x and y must be the same size"
     figure, axes = _target(ax)
     if x.ndim == 1:
         # the points above the lines: on data this close to a line, a line would hide them
@@ -228,7 +229,7 @@ def plot_loss(history: History, ax=None, label: str = "loss"):
 # -- the loss surface -------------------------------------------------------------------
 
 def _data_means(x, y) -> tuple[float, ...]:
-    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    x, y = check_xy(x, y)
     return np.mean(x * x), x.mean(), np.mean(x * y), y.mean(), np.mean(y * y)
 
 
@@ -391,7 +392,7 @@ def plot_training(model: Model, x, y, history: History, true_params: Mapping | N
         >>> len(plot_training(trainer.model, x, y, history).axes)   # no parameters recorded
         2
     """
-    x = np.asarray(x, dtype=np.float64)
+    x, y = check_xy(x, y)
     with_surface = _draws_a_line(model, x) and history.record_params
     figure, axes = new_figure(2)
     if with_surface:
@@ -527,7 +528,7 @@ def animate_descent(x, y, history: History, frames: int = 60, interval: int = 80
     """
     if not (isinstance(frames, int) and frames >= 2):
         raise ValueError(f"frames must be an integer >= 2, got {frames!r}.")
-    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    x, y = check_xy(x, y)
     w_path, b_path = history.param_path("w"), history.param_path("b")
     if w_path.ndim != 1 or x.ndim != 1:
         raise ValueError("animate_descent draws one-feature Linear models only (w and b scalars).")

@@ -66,6 +66,11 @@ def test_linear_refuses_a_vector_w_without_features():
         mg.Linear(w=[1.0, 2.0])
 
 
+def test_linear_refuses_a_w_of_the_wrong_length_for_its_features():
+    with pytest.raises(ValueError, match=r"w must be a number or 2 numbers \(one per feature\), got shape \(3,\)"):
+        mg.Linear(w=[1.0, 2.0, 3.0], features=2)
+
+
 def test_weights_round_trip_through_npz(tmp_path):
     model = mg.Linear(w=[1.0, -2.0, 3.5], b=0.25, features=3)
     path = tmp_path / "weights.npz"

@@ -263,6 +263,22 @@ def test_bad_arguments_name_themselves():
         plotting.plot_loss_surface([1.0], [1.0], {})
 
 
+def test_bad_data_is_named_before_matplotlib_or_lapack_see_it():
+    x, y = mg.make_linear_data(n=20, seed=0)
+    history = mg.History(record_params=True)
+    mg.Trainer(mg.MSE(), mg.SGD(0.01), callbacks=[history]).fit(mg.Linear(), x, y, steps=3)
+    with_nan = x.copy()
+    with_nan[3] = np.nan
+    with pytest.raises(ValueError, match=r"x and y have different lengths \(20 and 5\)"):
+        plotting.plot_fit(mg.Linear(), x, y[:5])
+    with pytest.raises(ValueError, match=r"x contains 1 NaN .*first at flat index 3"):
+        plotting.plot_fit(mg.Linear(), with_nan, y)  # the user's x, not the plotting grid
+    with pytest.raises(ValueError, match="x contains 1 NaN"):
+        plotting.plot_loss_surface(with_nan, y, history)
+    with pytest.raises(ValueError, match="x contains 1 NaN"):
+        mg.Linear.least_squares(with_nan, y)
+
+
 def test_the_committed_doc_pictures_are_sharp_and_the_gif_moves():
     from PIL import Image
 
