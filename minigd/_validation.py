@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 import numbers
+import sys
 
 import numpy as np
 
@@ -24,6 +25,11 @@ def as_data_array(value, name: str) -> np.ndarray:
         raise ValueError(f"{name} is None: pass an array of real numbers.")
     if isinstance(value, (str, bytes)):
         raise ValueError(f"{name} is a string: pass an array of real numbers.")
+    # np.asarray would drop a mask and train on the hidden values. (Only a program that
+    # imported numpy.ma can hold a masked array: not importing it here saves milliseconds.)
+    if "numpy.ma" in sys.modules and np.ma.is_masked(value):
+        raise ValueError(f"{name} is a masked array with masked values: drop them (keep the rows "
+                         "where neither x nor y is masked) or fill them (.filled(value)) first.")
     try:
         array = np.asarray(value)
     except ValueError as error:  # numpy refuses ragged nested lists

@@ -101,6 +101,7 @@ BAD_FIT_INPUTS = [
     ({"x": [[1.0], [1.0, 2.0]], "y": [1.0, 2.0]}, "x is ragged"),
     ({"x": [object(), object()], "y": [1.0, 2.0]}, "x holds Python objects"),
     ({"x": None, "y": [1.0]}, "x is None"),
+    ({"x": np.ma.masked_array([1.0, 2.0, 9.0], mask=[0, 0, 1])}, "x is a masked array with masked values"),
     ({"x": [[1.0, 2.0]], "y": [1.0]}, r"x has shape \(1, 2\).*Linear\(features=d\)"),
     ({"steps": 0}, "steps must be a whole number >= 1, got 0"),
     ({"steps": -5}, "steps must be a whole number >= 1"),
