@@ -110,17 +110,18 @@ class TapeGradients:
         if not self.compiled:
             return None
         config = {name: value for name, value in optimizer.get_config().items() if name != "learning_rate"}
-        key = (id(model), id(loss), id(optimizer), repr(config), x_shape[1:], y_shape[1:],
-               tuple((name, value.shape) for name, value in model.params.items()))
+        key = (id(model), id(loss), _settings(loss), id(optimizer), repr(config), x_shape[1:],
+               y_shape[1:], tuple((name, value.shape) for name, value in model.params.items()))
         if self._step_key != key:
             self._step = _CompiledStep(self, import_tensorflow(), model, loss, optimizer, x_shape, y_shape)
             self._step_key = key
+        self._step.forget_values()  # a new fit: the data or weights may have changed in place
         return self._step
 
     def _function_for(self, tf, model, loss, params, x_shape, y_shape):
         """The tape function for this model, loss and shapes; traced at most once for them."""
-        key = (id(model), id(loss), tuple((name, value.shape) for name, value in params.items()),
-               x_shape[1:], y_shape[1:])
+        key = (id(model), id(loss), _settings(loss),
+               tuple((name, value.shape) for name, value in params.items()), x_shape[1:], y_shape[1:])
         if self._cache_key != key:
             def tape_step(params, x, y):
                 if not tf.executing_eagerly():
@@ -161,9 +162,12 @@ class _CompiledStep:
     The variables mirror the parameters and the optimizer state the step was last
     given. The step computes the new values and returns them as numpy arrays; it puts
     nothing in the trainer's hands in place (the trainer commits them, or not, if the
-    run diverged). If the trainer passes other arrays than the last ones returned (a
-    callback restored weights, a run resumed, a step was refused), the next call copies
-    them into the variables first.
+    run diverged). If the trainer passes other values than the last ones returned (a
+    callback restored or clipped weights, a run resumed, a step was refused, the user
+    changed a weight in place between fits), the next call copies them into the
+    variables first: values are compared by their bytes, not by which array holds them.
+    The data's tensors are made once per fit, so data changed in place between fits is
+    seen too.
     """
 
     def __init__(self, provider, tf, model, loss, optimizer, x_shape, y_shape):
@@ -171,8 +175,8 @@ class _CompiledStep:
         self.params = {name: tf.Variable(value, dtype=tf.float64) for name, value in model.params.items()}
         self.state = tf.nest.map_structure(lambda value: tf.Variable(value, dtype=tf.float64),
                                            optimizer.init(model.params))
-        self.synced = (None, None)  # the (params, state) the variables hold
-        self.data = (None, None, None)  # (x array, y array, their tensors): reused while the same
+        self.synced = (None, None)  # the bytes of the (params, state) the variables hold
+        self.data = (None, None, None)  # (x array, y array, their tensors): reused within a fit
         self.rates = (None, None)  # the last learning rates and their tensor
         self._keep_alive = (model, loss, optimizer)  # the provider's cache key holds their ids
 
@@ -214,6 +218,11 @@ class _CompiledStep:
         self.function = tf.function(steps, autograph=False, jit_compile=provider.jit_compile)
         self.full_shapes, self.traced = (tuple(x_shape), tuple(y_shape)), {}
 
+    def forget_values(self) -> None:
+        """Take nothing for granted at the next call: convert the data again and assign
+        the variables (a fit starts; the user may have changed x or a weight in place)."""
+        self.synced, self.data = (None, None), (None, None, None)
+
     def __call__(self, params, state, x, y, learning_rate):
         """One step, unguarded: the trainer's guard decides on the values it returns."""
         losses, _, new_params, new_state = self._run(params, state, x, y, [learning_rate])
@@ -238,11 +247,13 @@ class _CompiledStep:
         # Until the results are back, the variables hold nothing the trainer has: a Ctrl-C
         # meanwhile must not leave them taken for the committed values.
         self.synced = (None, None)
-        # read_value=False: an eager assign otherwise reads the variable back, a quarter of its cost
-        if synced_params is None or any(params[name] is not synced_params[name] for name in self.params):
+        # Compared by value, not by identity: a callback may change a weight in place
+        # (clipping it) between chunks. read_value=False: an eager assign otherwise reads
+        # the variable back, a quarter of its cost.
+        if _values(params) != synced_params:
             for name, variable in self.params.items():
                 variable.assign(params[name], read_value=False)
-        if state is not synced_state:
+        if _values(state) != synced_state:
             tf.nest.map_structure(lambda variable, value: variable.assign(value, read_value=False),
                                   self.state, state)
         losses, total, new_params, new_state = self._steps_for(x.shape, y.shape)(
@@ -250,7 +261,7 @@ class _CompiledStep:
         # np.asarray: a 0-d tensor's .numpy() is a numpy scalar; parameters stay 0-d arrays
         new_params = {name: np.asarray(tensor.numpy()) for name, tensor in new_params.items()}
         new_state = tf.nest.map_structure(lambda tensor: np.asarray(tensor.numpy()), new_state)
-        self.synced = (new_params, new_state)
+        self.synced = (_values(new_params), _values(new_state))
         return losses.numpy(), float(total), new_params, new_state
 
     def _steps_for(self, x_shape, y_shape):
@@ -280,6 +291,25 @@ class _CompiledStep:
         if self.rates[0] != learning_rates:  # a constant rate: the same list, chunk after chunk
             self.rates = (list(learning_rates), self.tf.constant(learning_rates, self.tf.float64))
         return self.rates[1]
+
+
+def _settings(loss) -> str:
+    """A loss's settings (``Huber.delta``, ``from_logits``), as traced into a function: a
+    change to one after the trace must trace again."""
+    return repr(sorted(vars(loss).items()))
+
+
+def _values(structure) -> list[bytes]:
+    """Every array's bytes in a structure of arrays: what tells whether the variables still
+    hold it, even when an array was changed in place (same object, new numbers)."""
+    return [np.asarray(value).tobytes() for value in _leaves(structure)]
+
+
+def _leaves(structure) -> list:
+    """The arrays of a nested dict of arrays (parameters, optimizer state), in key order."""
+    if isinstance(structure, dict):
+        return [leaf for key in sorted(structure) for leaf in _leaves(structure[key])]
+    return [structure]
 
 
 def _data_signature(tf, x_shape, y_shape):
