@@ -1,6 +1,8 @@
 """Callbacks: hook order, logs keys, History, StepLogger, EarlyStopping, stop_training."""
 
 import io
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -179,3 +181,59 @@ def test_progress_bar_without_tqdm_explains_the_pip_command(monkeypatch):
     monkeypatch.setitem(sys.modules, "tqdm", None)
     with pytest.raises(ImportError, match=r"pip install 'minigd\[progress\]'"):
         mg.ProgressBar()
+
+
+# -- mode: which way is better (Keras's EarlyStopping / ModelCheckpoint mode) -----------------
+
+def accuracy_run(callbacks, epochs=10):
+    """Logistic regression whose accuracy rises, dips once and rises again:
+    0.467, 0.783, 0.933, 0.95, 0.933, 0.95, 0.95, 0.967, 0.983, 0.983."""
+    x, labels = mg.make_classification_data(n=60, classes=2, features=2, separation=2.0, seed=0)
+    model = mg.Sequential([mg.Dense(1, activation="sigmoid")], seed=0)
+    trainer = mg.Trainer(mg.BinaryCrossentropy(), mg.SGD(0.05), metrics=["accuracy"], callbacks=callbacks)
+    history = trainer.fit(model, x, labels.astype(float), epochs=epochs, batch_size=10, seed=0)
+    return history, model
+
+
+@pytest.mark.parametrize("mode", ["auto", "max"])
+def test_early_stopping_keeps_the_highest_accuracy(mode):
+    stopper = mg.EarlyStopping(monitor="accuracy", patience=2, mode=mode, restore_best_weights=True)
+    history, _ = accuracy_run([stopper])
+    accuracies = history.history["accuracy"]
+    assert stopper.best == max(accuracies) and stopper.best_epoch == accuracies.index(max(accuracies))
+    assert stopper.stopped_epoch == stopper.best_epoch + 2  # the dip, then no gain: patience 2
+
+
+def test_early_stopping_min_delta_counts_in_the_mode_s_direction():
+    stopper = mg.EarlyStopping(monitor="accuracy", patience=100, min_delta=0.3, mode="max")
+    history, _ = accuracy_run([stopper])
+    # epoch 1 beats epoch 0 by more than 0.3; nothing later beats epoch 1 by as much
+    assert stopper.best_epoch == 1 and stopper.best == history.history["accuracy"][1]
+
+
+def test_model_checkpoint_save_best_only_follows_the_mode(tmp_path):
+    saver = mg.ModelCheckpoint(tmp_path / "best-{epoch}.npz", save_best_only=True, monitor="accuracy",
+                               save_weights_only=True)
+    history, _ = accuracy_run([saver])
+    accuracies = history.history["accuracy"]
+    rises = [epoch for epoch, value in enumerate(accuracies) if value > max(accuracies[:epoch], default=-1)]
+    assert [Path(path).name for path in saver.saved] == [f"best-{epoch + 1}.npz" for epoch in rises]
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: mg.EarlyStopping(mode="largest"), "mode must be 'auto', 'min' or 'max', got 'largest'"),
+    (lambda: mg.EarlyStopping(restore_best_weights="no"), "restore_best_weights must be True or False"),
+    (lambda: mg.ModelCheckpoint("ck.npz", save_best_only="no"), "save_best_only must be True or False"),
+    (lambda: mg.ModelCheckpoint("ck{.npz"), "path 'ck{.npz' is not a valid template"),
+    (lambda: mg.ModelCheckpoint("ck{foo}.npz"), "may contain {step} and {epoch}"),
+])
+def test_mode_and_flags_are_checked_in_the_constructor(make, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        make()
+
+
+def test_auto_mode_asks_for_a_mode_when_the_name_says_nothing():
+    x, y = mg.make_linear_data(n=20, seed=0)
+    trainer = mg.Trainer(mg.MSE(), mg.SGD(), callbacks=[mg.EarlyStopping(monitor="smoothness")])
+    with pytest.raises(ValueError, match="mode='auto' cannot tell whether monitor='smoothness'"):
+        trainer.fit(mg.Linear(), x, y, steps=3)

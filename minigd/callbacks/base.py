@@ -249,6 +249,52 @@ class StepPacer:
         return guess
 
 
+MODES = ("auto", "min", "max")
+
+
+def check_mode(mode) -> str:
+    """``mode`` if it is one of `MODES`, else ValueError."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}.")
+    return mode
+
+
+def resolve_mode(mode: str, monitor: str, metrics: Iterable = ()) -> str:
+    """``"min"`` or ``"max"`` for a callback watching ``monitor`` (Keras's ``mode``).
+
+    ``"auto"`` decides from the name (``val_`` aside): a loss goes down; a metric goes
+    the way it says: a `Metric` among ``metrics`` by its ``direction``, a Keras name
+    by minigd's table (``accuracy`` up, ``mae`` down). Any other name is a ValueError
+    asking for ``mode``: guessing "min" for an accuracy would keep the worst epoch.
+
+    Examples:
+        >>> resolve_mode("auto", "val_accuracy"), resolve_mode("auto", "loss")
+        ('max', 'min')
+    """
+    if check_mode(mode) != "auto":
+        return mode
+    name = monitor.removeprefix("val_")
+    if name == "loss":
+        return "min"
+    directions = {metric.name: metric.direction for metric in metrics}
+    if name not in directions:
+        from ..metrics import METRICS  # the metrics know whether larger is better
+
+        directions = {key: direction for key, (_, direction) in METRICS.items()}
+    if name in directions:
+        return "max" if directions[name] == "up" else "min"
+    raise ValueError(f"mode='auto' cannot tell whether monitor={monitor!r} should go down or up; "
+                     "pass mode='min' (smaller is better) or mode='max' (larger is better).")
+
+
+def improved(value: float, best: float | None, mode: str, min_delta: float = 0.0) -> bool:
+    """Whether ``value`` beats ``best`` by more than ``min_delta`` in ``mode``'s direction
+    (any value beats None, the best before the first)."""
+    if best is None:
+        return True
+    return value < best - min_delta if mode == "min" else value > best + min_delta
+
+
 def _nothing(*args) -> None:
     pass
 

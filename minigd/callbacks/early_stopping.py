@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from .._validation import check_real
-from .base import Callback
+from .._validation import check_bool, check_real
+from .base import Callback, check_mode, improved, resolve_mode
 
 
 class EarlyStopping(Callback):
@@ -25,10 +25,13 @@ class EarlyStopping(Callback):
     Args:
         monitor: an ``on_epoch_end`` logs key, e.g. ``"loss"`` or ``"val_loss"``.
         patience: epochs without improvement to wait before stopping.
-        min_delta: an improvement must lower the value by more than this.
+        min_delta: an improvement must change the value by more than this.
         restore_best_weights: when the run ends (normally, or stopped by a callback), put
             back the best epoch's parameters. Not after Ctrl-C or an error, so that a
             checkpoint saved then resumes exactly.
+        mode: ``"min"`` (smaller is better), ``"max"`` (larger is better) or ``"auto"``
+            (as Keras: a loss goes down, an accuracy up, a `Metric` as its ``direction``
+            says), decided when the run starts.
 
     Attributes:
         best: the best value of ``monitor`` so far.
@@ -46,7 +49,7 @@ class EarlyStopping(Callback):
     """
 
     def __init__(self, monitor: str = "loss", patience: int = 0, min_delta: float = 0.0,
-                 restore_best_weights: bool = False) -> None:
+                 restore_best_weights: bool = False, mode: str = "auto") -> None:
         if not isinstance(patience, int) or isinstance(patience, bool) or patience < 0:
             raise ValueError(f"patience must be a whole number >= 0, got {patience!r}.")
         if not isinstance(monitor, str):
@@ -54,10 +57,12 @@ class EarlyStopping(Callback):
         self.monitor = monitor
         self.patience = patience
         self.min_delta = check_real(min_delta, "min_delta", low=0.0, low_inclusive=True)
-        self.restore_best_weights = restore_best_weights
+        self.restore_best_weights = check_bool(restore_best_weights, "restore_best_weights")
+        self.mode = check_mode(mode)
 
     def on_train_begin(self, logs):
-        self.best = math.inf
+        self._direction = resolve_mode(self.mode, self.monitor, self.trainer.metrics)
+        self.best = math.inf if self._direction == "min" else -math.inf
         self.best_epoch = None
         self.best_weights = None
         self.stopped_epoch = None
@@ -75,7 +80,7 @@ class EarlyStopping(Callback):
                 f"{sorted(logs)}; monitor 'val_loss' needs validation_data."
             )
         value = logs[self.monitor]
-        if value < self.best - self.min_delta:
+        if improved(value, self.best, self._direction, self.min_delta):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:
                 self.best_weights = self._epoch_start_weights or self.model.get_weights()

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._validation import check_real
-from .base import Callback, Logs
+from .base import Callback, Logs, improved, resolve_mode
 
 EpochSchedule = Callable[[int, float], float] | Callable[[int], float]
 
@@ -130,7 +130,7 @@ class ReduceLROnPlateau(Callback):
         self.factor = check_real(factor, "factor", low=0.0, high=1.0)
         self.patience = _check_count(patience, "patience")
         self.verbose = _check_verbose(verbose)
-        self.mode = _resolve_mode(mode, monitor)
+        self.mode = resolve_mode(mode, monitor)
         self.min_delta = check_real(min_delta, "min_delta", low=0.0, low_inclusive=True)
         self.cooldown = _check_count(cooldown, "cooldown")
         self.min_lr = check_real(min_lr, "min_lr", low=0.0, low_inclusive=True)
@@ -164,11 +164,7 @@ class ReduceLROnPlateau(Callback):
         return float(logs[self.monitor])
 
     def _is_improvement(self, current: float) -> bool:
-        if self.best is None:  # the first value sets the bar
-            return True
-        if self.mode == "min":
-            return current < self.best - self.min_delta
-        return current > self.best + self.min_delta
+        return improved(current, self.best, self.mode, self.min_delta)  # the first sets the bar
 
     def _reduce(self, epoch: int) -> bool:
         """Lower the rate unless it is already at ``min_lr``; say whether it did."""
@@ -218,23 +214,6 @@ def _takes_two_arguments(schedule: Callable) -> bool:
     except ValueError:  # no signature to read (some built-ins): try Keras's newer form
         return True
     return True
-
-
-def _resolve_mode(mode: str, monitor: str) -> str:
-    """``"min"`` or ``"max"``; ``"auto"`` decides from the monitored name."""
-    if mode in ("min", "max"):
-        return mode
-    if mode != "auto":
-        raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}.")
-    name = monitor.removeprefix("val_")
-    if name == "loss":
-        return "min"
-    from ..metrics import METRICS  # the metrics know whether larger is better
-
-    if name in METRICS:
-        return "max" if METRICS[name][1] == "up" else "min"
-    raise ValueError(f"mode='auto' cannot tell whether monitor={monitor!r} should go down or up; "
-                     "pass mode='min' (smaller is better) or mode='max' (larger is better).")
 
 
 def _check_count(value, name: str) -> int:

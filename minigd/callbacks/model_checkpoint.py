@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 import os
 
-from .._validation import check_positive_int
-from .base import Callback
+from .._validation import check_bool, check_path, check_positive_int
+from .base import Callback, check_mode, improved, resolve_mode
 
 
 class ModelCheckpoint(Callback):
@@ -16,11 +16,13 @@ class ModelCheckpoint(Callback):
         path: file to write; may contain ``{step}`` and ``{epoch}`` (e.g.
             ``"run-{step}.npz"``) to keep one file per save.
         every: save every ``every`` steps; None saves at the end of every epoch.
-        save_best_only: save only when ``monitor`` improved (went down) since the last save.
+        save_best_only: save only when ``monitor`` improved since the last save.
         monitor: the logs key to watch: ``"loss"`` (step or epoch logs) or ``"val_loss"``
             (epoch logs, so with ``every=None``).
         save_weights_only: write the model's weights only (``model.load_weights`` reads
             them) instead of a full trainer checkpoint (``fit(..., resume_from=path)``).
+        mode: for ``save_best_only``: ``"min"``, ``"max"`` or ``"auto"`` (a loss goes
+            down, an accuracy up), as for [`EarlyStopping`][minigd.EarlyStopping].
 
     Examples:
         >>> import minigd as mg
@@ -30,17 +32,26 @@ class ModelCheckpoint(Callback):
     """
 
     def __init__(self, path: str | os.PathLike, every: int | None = None, save_best_only: bool = False,
-                 monitor: str = "loss", save_weights_only: bool = False) -> None:
-        self.path = os.fspath(path)
+                 monitor: str = "loss", save_weights_only: bool = False, mode: str = "auto") -> None:
+        self.path = check_path(path, "path")
+        try:  # a bad placeholder fails here, not at the first save
+            self.path.format(step=0, epoch=0)
+        except (KeyError, IndexError, ValueError) as error:
+            raise ValueError(f"path {self.path!r} is not a valid template ({error!r}): it may "
+                             "contain {step} and {epoch}, and {{ }} for literal braces.") from None
         self.every = check_positive_int(every, "every", allow_none=True)
-        self.save_best_only = save_best_only
+        self.save_best_only = check_bool(save_best_only, "save_best_only")
         self.monitor = monitor
-        self.save_weights_only = save_weights_only
+        self.save_weights_only = check_bool(save_weights_only, "save_weights_only")
+        self.mode = check_mode(mode)
         self.best = math.inf
         self.saved: list[str] = []  # the paths written, in order
 
     def on_train_begin(self, logs):
-        self.best = math.inf
+        # the direction matters only when saving the best: no mode needed otherwise
+        self._direction = resolve_mode(self.mode, self.monitor, self.trainer.metrics) \
+            if self.save_best_only else "min"
+        self.best = math.inf if self._direction == "min" else -math.inf
         self.saved = []
 
     def get_state(self):
@@ -64,7 +75,7 @@ class ModelCheckpoint(Callback):
                     f"ModelCheckpoint monitor={self.monitor!r} is not in the logs {sorted(logs)}; "
                     "'val_loss' needs validation_data and every=None."
                 )
-            if not logs[self.monitor] < self.best:
+            if not improved(logs[self.monitor], self.best, self._direction):
                 return
             self.best = logs[self.monitor]
         path = self.path.format(step=self.trainer.step, epoch=self.trainer.epoch)
