@@ -111,6 +111,49 @@ def test_a_resumed_run_continues_the_csv_without_repeating_an_epoch(tmp_path):
     assert read_rows(path) == read_rows(tmp_path / "straight.csv")
 
 
+def test_a_resume_never_cuts_a_file_this_run_did_not_write(tmp_path):
+    x, y, validation = data()
+    saver = mg.ModelCheckpoint(tmp_path / "ck{epoch}.npz")
+    mg.Trainer(mg.MSE(), mg.SGD(0.01), callbacks=[CSVLogger(tmp_path / "a.csv"), saver]).fit(
+        mg.Linear(), x, y, epochs=3, batch_size=40, seed=0, validation_data=validation)
+    other = tmp_path / "b.csv"  # the user's own data, longer than a.csv
+    other.write_text("".join(f"{i},{i * i}\n" for i in range(30)))
+    before = other.read_bytes()
+    trainer = mg.Trainer(mg.MSE(), mg.SGD(0.01), callbacks=[CSVLogger(other), mg.ModelCheckpoint(
+        tmp_path / "again{epoch}.npz")])
+    with pytest.raises(ValueError, match="CSVLogger will not cut .*b.csv: it does not begin with"):
+        trainer.fit(mg.Linear(), x, y, epochs=5, batch_size=40, seed=0, validation_data=validation,
+                    resume_from=tmp_path / "ck1.npz")
+    assert other.read_bytes() == before
+
+
+def test_append_refuses_a_file_with_another_header_and_leaves_it(tmp_path):
+    path = tmp_path / "log.csv"
+    path.write_text("epoch,acc,foo\n0,1,2\n")
+    with pytest.raises(ValueError, match="its header is 'epoch,acc,foo', this run writes 'epoch,learning_rate,loss,val_loss'"):
+        fit([CSVLogger(path, append=True)])
+    assert path.read_text() == "epoch,acc,foo\n0,1,2\n"
+
+
+def test_append_after_a_last_line_without_newline_starts_a_new_line(tmp_path):
+    path = tmp_path / "log.csv"
+    fit([CSVLogger(path)], epochs=2)
+    path.write_text(path.read_text().rstrip("\n"))  # as an editor may save it
+    fit([CSVLogger(path, append=True)], epochs=2)
+    rows = read_rows(path)
+    assert [row[0] for row in rows] == ["epoch", "0", "1", "0", "1"] and all(len(row) == 4 for row in rows)
+
+
+@pytest.mark.parametrize("arguments, message", [
+    ({"filename": 123}, "filename must be a file path"),
+    ({"filename": "."}, "filename '.' is a folder"),
+    ({"filename": "log.csv", "append": "no"}, "append must be True or False, got 'no'"),
+])
+def test_csv_logger_arguments_are_checked_in_the_constructor(arguments, message):
+    with pytest.raises(ValueError, match=message):
+        CSVLogger(**arguments)
+
+
 def test_a_bad_separator_is_named():
     with pytest.raises(ValueError, match="separator"):
         CSVLogger("log.csv", separator=", ")

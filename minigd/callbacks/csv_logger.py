@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import csv
+import hashlib
+import io
 import os
 from typing import IO, Any
 
+from .._validation import check_bool, check_path
 from .base import Callback
 
 
@@ -21,8 +24,11 @@ class CSVLogger(Callback):
     existing file is replaced only once the new run has a row to put in it, so a run
     that fails before its first epoch ends leaves yesterday's log intact. With
     ``append=True`` rows go to the end of the file, under a header only if the file was
-    empty. A run resumed from a checkpoint cuts the file back to the rows written when
-    the checkpoint was taken, then continues it, so no epoch appears twice.
+    empty; a file with another header is refused (its columns would not match), and a
+    last line without its newline gets one first. A run resumed from a checkpoint cuts
+    the file back to the rows written when the checkpoint was taken, then continues it,
+    so no epoch appears twice, but only if the file still begins with exactly those
+    bytes: any other file is refused, never cut.
 
     Args:
         filename: the CSV file.
@@ -46,8 +52,11 @@ class CSVLogger(Callback):
     def __init__(self, filename: str | os.PathLike, separator: str = ",", append: bool = False) -> None:
         if not (isinstance(separator, str) and len(separator) == 1 and separator not in '"\r\n'):
             raise ValueError(f"separator must be one character (not a quote or newline), got {separator!r}.")
-        self.filename = os.fspath(filename)
-        self.separator, self.append = separator, append
+        self.filename = check_path(filename, "filename")
+        if os.path.isdir(self.filename):
+            raise ValueError(f"filename {self.filename!r} is a folder: name a file in it, e.g. "
+                             f"{os.path.join(self.filename, 'log.csv')!r}.")
+        self.separator, self.append = separator, check_bool(append, "append")
         self.keys: list[str] | None = None
         self._file: IO[str] | None = None
         self._writer: Any = None
@@ -74,23 +83,61 @@ class CSVLogger(Callback):
             self._file.seek(self._resume_at)
         else:
             self.keys = sorted(logs)
-            mode = "a" if self.append else "w"
-            self._file = open(self.filename, mode, encoding="utf-8", newline="")
+            ends_without_newline = self.append and self._check_file_to_append()
+            self._file = open(self.filename, "a" if self.append else "w", encoding="utf-8", newline="")
+            if ends_without_newline:
+                self._file.write("\n")
         self._writer = csv.writer(self._file, delimiter=self.separator, lineterminator="\n")
         if self._file.tell() == 0:  # a new or empty file gets a header
             self._writer.writerow(["epoch", *self.keys])
 
+    def _header(self) -> str:
+        line = io.StringIO()
+        csv.writer(line, delimiter=self.separator, lineterminator="").writerow(["epoch", *self.keys])
+        return line.getvalue()
+
+    def _check_file_to_append(self) -> bool:
+        """ValueError if the file to append to has another header; whether its last line
+        lacks a newline (the next row would be glued to it)."""
+        if not os.path.exists(self.filename) or os.path.getsize(self.filename) == 0:
+            return False
+        with open(self.filename, "rb") as file:
+            first = file.readline().decode("utf-8", "replace").rstrip("\r\n")
+            file.seek(-1, os.SEEK_END)
+            last = file.read(1)
+        if first != self._header():
+            raise ValueError(f"CSVLogger cannot append to {self.filename}: its header is {first!r}, "
+                             f"this run writes {self._header()!r}. Give another filename, or "
+                             "append=False to replace the file.")
+        return last != b"\n"
+
     def get_state(self) -> dict[str, Any]:
-        """The columns and how much of the file is written, for checkpoints."""
+        """The columns, how much of the file is written and a hash of it, for checkpoints."""
         written = self._file.tell() if self._file is not None else None
-        return {"keys": self.keys, "written": written}
+        return {"keys": self.keys, "written": written, "digest": self._digest(written)}
 
     def set_state(self, state: dict[str, Any]) -> None:
-        """Continue a checkpointed run: later rows go after the ones written by then."""
+        """Continue a checkpointed run: later rows go after the ones written by then, in
+        the very file this run wrote (ValueError for any other, which is left as it is)."""
         self.keys = state["keys"]
-        if state["written"] is not None and os.path.exists(self.filename) \
-                and os.path.getsize(self.filename) >= state["written"]:
-            self._resume_at = state["written"]
+        written = state["written"]
+        if written is None or not os.path.exists(self.filename):
+            return  # no rows yet, or no file: start it afresh
+        expected = state.get("digest")  # None in checkpoints of minigd 0.2.0: the size alone
+        if os.path.getsize(self.filename) < written or expected not in (None, self._digest(written)):
+            raise ValueError(f"CSVLogger will not cut {self.filename}: it does not begin with the "
+                             f"{written} bytes this run had written when the checkpoint was saved. "
+                             "Give the filename that run used, or another one.")
+        self._resume_at = written
+
+    def _digest(self, size: int | None) -> str | None:
+        """SHA-256 of the file's first ``size`` bytes (a log of epochs: small)."""
+        if size is None:
+            return None
+        if self._file is not None:
+            self._file.flush()
+        with open(self.filename, "rb") as file:
+            return hashlib.sha256(file.read(size)).hexdigest()
 
 
 def _cell(value: Any) -> Any:
