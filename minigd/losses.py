@@ -214,6 +214,13 @@ class BinaryCrossentropy(Loss):
     def __init__(self, from_logits: bool = False) -> None:
         self.from_logits = check_bool(from_logits, "from_logits")
 
+    def check(self, y_true, y_pred):
+        super().check(y_true, y_pred)
+        outside = (y_true < 0) | (y_true > 1)
+        if outside.any():  # labels -1/1 or 0/2 give a loss below 0 and train nonsense
+            raise ValueError(f"y_true holds {float(y_true[outside].ravel()[0])!r}: BinaryCrossentropy "
+                             "needs targets in [0, 1] (labels 0 and 1, or probabilities).")
+
     def compute(self, y_true, y_pred):
         y = _like_y_pred(y_true, y_pred)
         if self.from_logits:

@@ -187,6 +187,8 @@ def test_the_hand_gradients_run_on_the_shapes_the_trainer_passes():
     (SparseCategoricalCrossentropy(), [0.5, 1.0], np.full((2, 3), 1 / 3), "y_true holds 0.5"),
     (SparseCategoricalCrossentropy(), [0.0, 1.0, 2.0], np.full((2, 3), 1 / 3), r"y_true of shape \(n,\)"),
     (SparseCategoricalCrossentropy(), np.zeros((2, 3)), np.full((2, 3), 1 / 3), r"or \(n, 1\)"),
+    (BinaryCrossentropy(), [-1.0, 1.0], [0.5, 0.5], r"y_true holds -1.0: BinaryCrossentropy needs targets in \[0, 1\]"),
+    (BinaryCrossentropy(from_logits=True), [0.0, 2.0], [0.5, 0.5], "y_true holds 2.0"),
 ])
 def test_shapes_and_labels_that_do_not_fit_are_refused_by_name(loss, y_true, y_pred, message):
     with pytest.raises(ValueError, match=message):
