@@ -242,3 +242,14 @@ def test_a_failed_png_write_leaves_the_old_picture(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         trained(LivePlot(filename=path), epochs=1)
     assert path.read_bytes() == b"old picture" and [p.name for p in tmp_path.iterdir()] == ["live.png"]
+
+
+def test_a_png_without_matplotlib_is_refused_before_the_run(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "matplotlib" else real(name, *a))
+    with pytest.raises(ImportError, match=r"LivePlot\(filename=...\) draws with matplotlib: pip install 'minigd\[plot\]'"):
+        mg.LivePlot(filename="live.png")
+    mg.LivePlot()  # in a notebook it draws SVG by hand: no matplotlib needed

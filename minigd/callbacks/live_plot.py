@@ -9,6 +9,7 @@ file outside a notebook.
 from __future__ import annotations
 
 import html
+import importlib.util
 import math
 import os
 import time
@@ -91,6 +92,9 @@ class LivePlot(Callback):
             raise ValueError(f"budget must be a fraction in (0, 1], got {budget!r}.")
         self.every, self.interval, self.budget = every or 1, interval, float(budget)
         self.filename = os.fspath(filename) if filename is not None else None
+        if self.filename is not None and importlib.util.find_spec("matplotlib") is None:
+            # here, not after a whole run, at its first picture
+            raise ImportError("LivePlot(filename=...) draws with matplotlib: pip install 'minigd[plot]'")
         self.redraws = 0
 
     def on_train_begin(self, logs):
