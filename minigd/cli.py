@@ -196,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--quiet", action="store_true",
                      help="print only the final line (and the files written)")
     fit.add_argument("--no-progress", action="store_true",
-                     help="no progress bar (one appears on a terminal for runs over a second)")
+                     help="no progress bar (one appears when stderr is a terminal)")
 
     check = _command(commands, "check", "compare analytic, tape and numeric gradients of the "
                      "linear model or of a later lesson's model", run_check)
