@@ -290,6 +290,9 @@ class Trainer:
         """Check everything once, before the first step; set up the run's state."""
         if not isinstance(model, Model):
             raise ValueError(f"model must be a minigd.Model, got {model!r}.")
+        if not isinstance(getattr(model, "params", None), dict):
+            raise ValueError(f"{type(model).__name__} has no params: its __init__ must call "
+                             "super().__init__(name=initial_value, ...) (Model's constructor).")
         x, y = check_xy(x, y)
         model.build(x.shape)
         self._plan = plan_run(len(y), steps, epochs, batch_size, shuffle)

@@ -146,7 +146,8 @@ def test_append_after_a_last_line_without_newline_starts_a_new_line(tmp_path):
 
 @pytest.mark.parametrize("arguments, message", [
     ({"filename": 123}, "filename must be a file path"),
-    ({"filename": "."}, "filename '.' is a folder"),
+    ({"filename": "."}, "CSVLogger filename . is a folder"),
+    ({"filename": "no/such/folder/log.csv"}, "the folder no/such/folder does not exist"),
     ({"filename": "log.csv", "append": "no"}, "append must be True or False, got 'no'"),
 ])
 def test_csv_logger_arguments_are_checked_in_the_constructor(arguments, message):

@@ -225,3 +225,22 @@ def test_callbacks_are_checked_when_the_trainer_is_made(callbacks, message):
 def test_callback_arguments_are_checked_in_the_constructor(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_a_model_that_forgot_super_init_is_told_so(data):
+    class NoSuper(mg.Model):
+        def __init__(self):
+            self.slope = 1.0
+
+        def forward(self, params, x):
+            return x
+
+    with pytest.raises(ValueError, match=r"NoSuper has no params: its __init__ must call super\(\).__init__"):
+        make_trainer().fit(NoSuper(), *data, steps=1)
+
+
+@pytest.mark.parametrize("monitor, hint", [("los", False), ("val_loss", True)])
+def test_early_stopping_names_a_missing_key_and_hints_only_for_val(data, monitor, hint):
+    with pytest.raises(ValueError, match=f"monitor='{monitor}' is not in the epoch logs") as error:
+        make_trainer(callbacks=[mg.EarlyStopping(monitor=monitor, mode="min")]).fit(mg.Linear(), *data, steps=2)
+    assert ("needs validation_data" in str(error.value)) == hint

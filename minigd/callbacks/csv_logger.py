@@ -9,6 +9,7 @@ import os
 from typing import IO, Any
 
 from .._validation import check_bool, check_path
+from ..files import check_writable
 from .base import Callback
 
 
@@ -53,9 +54,7 @@ class CSVLogger(Callback):
         if not (isinstance(separator, str) and len(separator) == 1 and separator not in '"\r\n'):
             raise ValueError(f"separator must be one character (not a quote or newline), got {separator!r}.")
         self.filename = check_path(filename, "filename")
-        if os.path.isdir(self.filename):
-            raise ValueError(f"filename {self.filename!r} is a folder: name a file in it, e.g. "
-                             f"{os.path.join(self.filename, 'log.csv')!r}.")
+        check_writable(self.filename, "CSVLogger filename")  # a folder, or one that does not exist
         self.separator, self.append = separator, check_bool(append, "append")
         self.keys: list[str] | None = None
         self._file: IO[str] | None = None

@@ -75,10 +75,9 @@ class EarlyStopping(Callback):
 
     def on_epoch_end(self, epoch, logs):
         if self.monitor not in logs:
-            raise ValueError(
-                f"EarlyStopping monitor={self.monitor!r} is not in the epoch logs "
-                f"{sorted(logs)}; monitor 'val_loss' needs validation_data."
-            )
+            hint = "; it needs validation_data" if self.monitor.startswith("val_") else ""
+            raise ValueError(f"EarlyStopping monitor={self.monitor!r} is not in the epoch logs "
+                             f"{sorted(logs)}{hint}.")
         value = logs[self.monitor]
         if improved(value, self.best, self._direction, self.min_delta):
             self.best, self.best_epoch, self.wait = value, epoch, 0
